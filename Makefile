@@ -1,0 +1,60 @@
+# snakelab: the two commands.
+#   make demo   set up .venv (package + all pipelines) and run the demo workflow
+#   make test   set up .venv (+ dev tools) and run lint and the whole test suite
+# Re-running either is fast: pip runs only when pyproject.toml changed since the last install.
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+CORES  ?= 2
+BIN    := $(VENV)/bin
+# pip reads the local wheel of torch 2.13.0 (CPU) from the machine's pip config; no CUDA downloads.
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
+
+.PHONY: demo test lint venv venv-dev bench clean-demo help
+
+help:
+	@echo "make demo   set up $(VENV) and run the demo workflow (results/ and resources/)"
+	@echo "make test   set up $(VENV) with dev tools and run lint + pytest"
+	@echo "make lint   ruff, snakefmt and snakemake --lint only"
+	@echo "make bench  print the benchmark tables (benchmarks/*.py)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade "pip>=24"
+
+# One stamp per extra set: an install is redone only when pyproject.toml is newer than the stamp.
+$(VENV)/.installed-all: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e ".[all]"
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e ".[all,dev]"
+	@touch $@ $(VENV)/.installed-all
+
+venv: $(VENV)/.installed-all
+venv-dev: $(VENV)/.installed-dev
+
+demo: venv
+	$(BIN)/snakemake --snakefile Snakefile --configfile config/config.yaml \
+		--profile workflow/profiles/default --cores $(CORES)
+	@echo
+	@echo "Demo finished. Outputs (all under $(CURDIR)):"
+	@$(BIN)/snakemake --snakefile Snakefile --configfile config/config.yaml --cores 1 \
+		--list-target-files 2>/dev/null | sed -n 's/^/  /p' || true
+	@echo "  results/<pipeline>/   pipeline results"
+	@echo "  logs/<pipeline>/      one log per job"
+	@echo "  resources/<pipeline>/ demo inputs made by the workflow"
+
+lint: venv-dev
+	$(BIN)/python -m pytest -q tests/test_lint.py
+
+# pytest exits 5 when it collected no test: treat that as a failure, never as a pass.
+test: venv-dev
+	$(BIN)/python -m pytest -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+bench: venv-dev
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean-demo:
+	rm -rf results logs .snakemake resources/batchie/*.h5

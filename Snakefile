@@ -1,0 +1,31 @@
+"""snakelab: scientific machine-learning experiments as chunk-parallel Snakemake rules.
+
+Run the demo:        snakemake --cores 2 --profile workflow/profiles/default
+One pipeline only:   snakemake --cores 2 batchie_all
+On SLURM:            snakemake --profile workflow/profiles/slurm
+"""
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+
+
+for _pipeline in config["pipelines"]:
+
+    include: f"workflow/rules/{_pipeline}.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets,
+    localrule: True
