@@ -7,6 +7,8 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 CORES  ?= 2
 BIN    := $(VENV)/bin
+# Rules call the `snakelab` command: the venv's bin directory comes first on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 # pip reads the local wheel of torch 2.13.0 (CPU) from the machine's pip config; no CUDA downloads.
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
@@ -35,15 +37,13 @@ venv: $(VENV)/.installed-all
 venv-dev: $(VENV)/.installed-dev
 
 demo: venv
-	$(BIN)/snakemake --snakefile Snakefile --configfile config/config.yaml \
-		--profile workflow/profiles/default --cores $(CORES)
+	$(BIN)/snakemake --snakefile Snakefile --profile workflow/profiles/default --cores $(CORES)
 	@echo
-	@echo "Demo finished. Outputs (all under $(CURDIR)):"
-	@$(BIN)/snakemake --snakefile Snakefile --configfile config/config.yaml --cores 1 \
-		--list-target-files 2>/dev/null | sed -n 's/^/  /p' || true
-	@echo "  results/<pipeline>/   pipeline results"
-	@echo "  logs/<pipeline>/      one log per job"
-	@echo "  resources/<pipeline>/ demo inputs made by the workflow"
+	@echo "Demo finished. Files made by the workflow (under $(CURDIR)), with the rule that made each:"
+	@$(BIN)/snakemake --snakefile Snakefile --summary 2>/dev/null \
+		| awk -F'\t' 'NR > 1 { printf "  %-60s %s\n", $$1, $$3 }'
+	@echo "Results are under results/<pipeline>/, one log per job under logs/<pipeline>/,"
+	@echo "generated demo inputs under resources/<pipeline>/."
 
 lint: venv-dev
 	$(BIN)/python -m pytest -q tests/test_lint.py

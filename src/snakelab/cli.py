@@ -67,9 +67,9 @@ def _configure(args: argparse.Namespace) -> None:
     from snakelab.core.progress import enable_progress
     from snakelab.core.threads import limit_threads
 
-    limit_threads(args.threads)
     setup_logging(args.log, args.verbose)
     enable_progress(args.progress)
+    limit_threads(args.threads)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,6 +30,11 @@ def test_demo_workflow_builds_the_batchie_demo_screens(workflow, tmp_path) -> No
     rerun = wf.run()
     assert "Nothing to be done" in rerun.output
 
+    wf.run("--report", "report.html")
+    html = run.path("report.html").read_text()
+    assert "pipelines listed in" in html
+    assert "batchie_demo_data" in html
+
 
 def test_one_pipeline_target_and_dry_run(workflow) -> None:
     wf = workflow()

@@ -1,0 +1,41 @@
+"""config/README.md documents every key of the config schema, and the demo config is valid."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from tests.harness import REPO
+
+SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
+
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        name = node["$ref"].removeprefix("#/$defs/")
+        node = {**SCHEMA["$defs"][name], **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def schema_keys(node: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """Dotted paths of every property the schema allows."""
+    for name, sub in _resolve(node).get("properties", {}).items():
+        path = f"{prefix}{name}"
+        yield path
+        yield from schema_keys(sub, f"{path}.")
+
+
+def test_every_schema_key_is_documented() -> None:
+    readme = (REPO / "config" / "README.md").read_text()
+    quoted = set(re.findall(r"`([^`]+)`", readme))
+    words = {w for q in quoted for w in re.split(r"[.{},<> ]+", q) if w}
+    missing = [k for k in schema_keys(SCHEMA) if k.split(".")[-1] not in words]
+    assert missing == []
+
+
+def test_schema_keys_include_the_documented_resources() -> None:
+    keys = set(schema_keys(SCHEMA))
+    assert {"pipelines", "batchie.resources.default.mem_mb", "batchie.resources.demo_data.runtime"} <= keys
