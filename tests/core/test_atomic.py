@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,15 @@ def test_atomic_directory_replaces_only_when_complete(tmp_path: Path) -> None:
         (tmp / "new.pdf").write_text("y")
     assert sorted(p.name for p in target.iterdir()) == ["new.pdf"]
     assert _leftovers(tmp_path, {"analysis"}) == []
+
+
+def test_outputs_get_umask_permissions_not_mkstemp_private_ones(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        write_text(tmp_path / "shared.json", "{}")
+        with atomic_directory(tmp_path / "analysis"):
+            pass
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "analysis").stat().st_mode & 0o777 == 0o755
