@@ -1,22 +1,97 @@
-"""Argument definitions of the ``snakelab batchie <stage>`` commands.
+"""Argument definitions of the ``snakelab batchie <stage>`` commands (spec §8).
 
-Imports only ``argparse``; each handler imports its stage's module when it runs. One stage per
-Snakemake rule in ``workflow/rules/batchie.smk``:
+Imports only ``argparse``; each handler imports its stage module when it runs. One stage per
+Snakemake rule in ``workflow/rules/batchie.smk``; each stage's work is the ``run`` function of
+``snakelab.batchie.stages.<stage>``:
 
-=====================  ===================  ==========================================
-rule                   stage                function
-=====================  ===================  ==========================================
-``batchie_demo_data``  ``make-demo``        :func:`snakelab.batchie.demo.make_demo`
-(by hand)              ``metadata``         :func:`snakelab.batchie.io.write_screen_metadata`
-=====================  ===================  ==========================================
+=====================  ==================  ==============================================
+rule                   stage               function
+=====================  ==================  ==============================================
+``batchie_demo_data``  ``make-demo``       :func:`snakelab.batchie.demo.make_demo`
+(by hand, benchmark)   ``make-synthetic``  :func:`snakelab.batchie.synthetic.write_synthetic`
+``batchie_prepare``    ``prepare``         :func:`snakelab.batchie.stages.prepare.run`
+``batchie_train``      ``train``           :func:`snakelab.batchie.stages.train.run`
+``batchie_evaluate``   ``evaluate``        :func:`snakelab.batchie.stages.evaluate.run`
+``batchie_analyze``    ``analyze``         :func:`snakelab.batchie.stages.analyze.run`
+``batchie_distance``   ``distance``        :func:`snakelab.batchie.stages.distance.run`
+``batchie_score``      ``score``           :func:`snakelab.batchie.stages.score.run`
+``batchie_select``     ``select``          :func:`snakelab.batchie.stages.select.run`
+``batchie_reveal``     ``reveal``          :func:`snakelab.batchie.stages.reveal.run`
+``batchie_metadata``   ``metadata``        :func:`snakelab.batchie.io.write_screen_metadata`
+``batchie_summary``    ``summarize``       :func:`snakelab.batchie.stages.summarize.run`
+=====================  ==================  ==============================================
+
+Class parameters (model, distance metric, scorer, policy, plate generators and smoothers) are given as
+``--<role>-param KEY=VALUE`` (repeatable) or ``--<role>-params-json '{...}'``; every constructor
+parameter is settable, cast by its declared type; unknown keys fail listing the allowed ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+from collections.abc import Callable
 
 log = logging.getLogger("snakelab.batchie")
+
+
+def _class_option(parser: argparse.ArgumentParser, role: str, default: str | None, what: str) -> None:
+    group = parser.add_argument_group(what)
+    group.add_argument(f"--{role}", default=default, metavar="NAME", help=f"{what} class (default {default})")
+    group.add_argument(
+        f"--{role}-param", action="append", default=[], metavar="KEY=VALUE", help="a parameter (repeatable)"
+    )
+    group.add_argument(f"--{role}-params-json", metavar="JSON", help="parameters as a JSON object")
+
+
+def class_spec(args: argparse.Namespace, role: str) -> tuple[str | None, dict]:
+    """(name, params) of a class option; params merged from the JSON and KEY=VALUE forms."""
+    from snakelab.batchie.registry import parse_params
+
+    attr = role.replace("-", "_")
+    params = parse_params(
+        getattr(args, f"{attr}_param"), getattr(args, f"{attr}_params_json"), f"--{role}-param"
+    )
+    return getattr(args, attr), params
+
+
+def _coordinates(parser: argparse.ArgumentParser, *names: str) -> None:
+    helps = {
+        "seed": "config seed (default 0)",
+        "rep": "replicate index (default 0)",
+        "iter": "iteration index (default 0)",
+        "plate": "step index within the iteration's batch (default 0)",
+    }
+    group = parser.add_argument_group("seed coordinates")
+    for name in names:
+        group.add_argument(f"--{name}", type=int, default=0, metavar="N", help=helps[name])
+
+
+def _batch_ids(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--batch-plate-ids",
+        nargs="*",
+        type=int,
+        default=[],
+        metavar="ID",
+        help="plates already selected in this iteration's batch",
+    )
+    group.add_argument(
+        "--batch-selected",
+        nargs="*",
+        default=[],
+        metavar="FILE",
+        help="selected_plate files of the earlier steps of this iteration",
+    )
+
+
+def _stage(module: str) -> Callable[[argparse.Namespace], None]:
+    def handler(args: argparse.Namespace) -> None:
+        importlib.import_module(f"snakelab.batchie.stages.{module}").main(args)
+
+    return handler
 
 
 def _make_demo(args: argparse.Namespace) -> None:
@@ -38,22 +113,161 @@ def register(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -
     """Add the batchie stages to ``parser`` (the ``snakelab batchie`` group)."""
     stages = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
 
-    demo = stages.add_parser(
+    def stage(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return stages.add_parser(name, parents=[common], help=summary, description=description)
+
+    p = stage(
         "make-demo",
-        parents=[common],
-        help="write BATCHIE's 5-plate demo screens",
-        description="Write unmasked_screen.h5 (all observed) and masked_screen.h5 (only plate_A observed): "
+        "write BATCHIE's 5-plate demo screens",
+        "Write unmasked_screen.h5 (all observed) and masked_screen.h5 (only plate_A observed): "
         "BATCHIE's 12-experiment demo screen.",
     )
-    demo.add_argument("--output-dir", required=True, metavar="DIR", help="directory for the two screens")
-    demo.set_defaults(handler=_make_demo)
+    p.add_argument("--output-dir", required=True, metavar="DIR", help="directory for the two screens")
+    p.set_defaults(handler=_make_demo)
 
-    metadata = stages.add_parser(
-        "metadata",
-        parents=[common],
-        help="write screen_metadata.json of a screen",
-        description="Count samples, treatments, experiments and (un)observed plates of a screen.",
+    p = stage(
+        "make-synthetic",
+        "write a synthetic screen with a planted model",
+        "Simulate a fully observed screen from the SparseDrugCombo mean function (spec §10).",
     )
-    metadata.add_argument("--screen", required=True, metavar="H5", help="a BATCHIE screen (.h5)")
-    metadata.add_argument("--output", required=True, metavar="JSON", help="screen_metadata.json to write")
-    metadata.set_defaults(handler=_metadata)
+    p.add_argument("--output", required=True, metavar="H5", help="screen to write")
+    p.add_argument("--truth", required=True, metavar="NPZ", help="planted parameters and clean mean")
+    p.add_argument(
+        "--preset",
+        choices=["default", "small"],
+        default="default",
+        help="default: 20 samples x 60 drug-doses, 10,100 wells; small: the test preset",
+    )
+    _coordinates(p, "seed")
+    p.set_defaults(handler=_stage("make_synthetic"))
+
+    p = stage(
+        "prepare",
+        "mask a fully observed screen into training and test screens",
+        "Retrospective preparation: combo filter, initial plate, plate generator, smoother, holdout.",
+    )
+    p.add_argument("--data", required=True, metavar="H5", help="fully observed input screen")
+    p.add_argument("--training-output", required=True, metavar="H5")
+    p.add_argument("--test-output", required=True, metavar="H5")
+    _class_option(p, "initial-plate-generator", None, "initial plate generator")
+    _class_option(p, "plate-generator", None, "plate generator")
+    _class_option(p, "plate-smoother", None, "plate smoother")
+    p.add_argument(
+        "--holdout-fraction",
+        type=float,
+        default=0.1,
+        metavar="F",
+        help="fraction of each unobserved plate moved to the test screen (default 0.1)",
+    )
+    p.add_argument("--no-combo-filter", action="store_true", help="keep rows of treatments never combined")
+    _coordinates(p, "seed", "rep")
+    p.set_defaults(handler=_stage("prepare"))
+
+    p = stage("train", "sample one MCMC chain of the model", "Gibbs sampling of SparseDrugCombo (spec §4).")
+    p.add_argument("--data", required=True, metavar="H5", help="training screen (observed rows are used)")
+    p.add_argument("--output", required=True, metavar="H5", help="thetas_<chain>.h5 to write")
+    _class_option(p, "model", "SparseDrugCombo", "model")
+    p.add_argument("--n-samples", type=int, default=100, metavar="N")
+    p.add_argument("--n-burnin", type=int, default=1000, metavar="N")
+    p.add_argument("--thin", type=int, default=10, metavar="N")
+    p.add_argument("--n-chains", type=int, default=1, metavar="N", help="chains of the run (for the log)")
+    p.add_argument("--chain-index", type=int, default=0, metavar="C")
+    p.add_argument("--blocking", choices=["colour", "joint", "sequential"], default="colour")
+    p.add_argument("--joint-max-dim", type=int, default=1024, metavar="N")
+    p.add_argument("--backend", choices=["numpy"], default="numpy")
+    p.add_argument("--predict-block-mb", type=int, default=256, metavar="MB")
+    _coordinates(p, "seed", "rep", "iter")
+    p.set_defaults(handler=_stage("train"))
+
+    p = stage("evaluate", "predict a screen with every theta", "Write model_evaluation.h5 (spec §2.4).")
+    p.add_argument("--screen", required=True, metavar="H5", help="evaluation screen")
+    p.add_argument("--thetas", required=True, nargs="+", metavar="H5", help="thetas_<c>.h5 in chain order")
+    p.add_argument("--output", required=True, metavar="H5")
+    p.add_argument("--observed-only", action="store_true", help="evaluate on observed rows only")
+    p.add_argument("--predict-block-mb", type=int, default=256, metavar="MB")
+    p.set_defaults(handler=_stage("evaluate"))
+
+    p = stage(
+        "analyze",
+        "plots and summary statistics of a model evaluation",
+        "Write model_evaluation_analysis/ (summary_statistics.json and five PDF plots).",
+    )
+    p.add_argument("--model-evaluation", required=True, metavar="H5")
+    p.add_argument("--screen", required=True, metavar="H5")
+    p.add_argument("--thetas", required=True, nargs="+", metavar="H5")
+    p.add_argument("--output-dir", required=True, metavar="DIR")
+    p.set_defaults(handler=_stage("analyze"))
+
+    p = stage(
+        "distance",
+        "one chunk of the pairwise theta distance matrix",
+        "Write distance_matrix_chunk_<k>.h5 (spec §5).",
+    )
+    p.add_argument("--data", required=True, metavar="H5")
+    p.add_argument("--thetas", required=True, nargs="+", metavar="H5")
+    p.add_argument("--output", required=True, metavar="H5")
+    _class_option(p, "distance-metric", "MSEDistance", "distance metric")
+    p.add_argument("--n-chunks", type=int, default=1, metavar="N")
+    p.add_argument("--chunk-index", type=int, default=0, metavar="K")
+    p.add_argument("--predict-block-mb", type=int, default=256, metavar="MB")
+    p.set_defaults(handler=_stage("distance"))
+
+    p = stage("score", "score one chunk of the candidate plates", "Write score_chunk_<k>.h5 (spec §6).")
+    p.add_argument("--data", required=True, metavar="H5", help="the step's screen")
+    p.add_argument("--thetas", required=True, nargs="+", metavar="H5")
+    p.add_argument("--distance-matrix", required=True, nargs="+", metavar="H5", help="all distance chunks")
+    p.add_argument("--output", required=True, metavar="H5")
+    _class_option(p, "scorer", "GaussianDBALScorer", "scorer")
+    p.add_argument("--n-chunks", type=int, default=1, metavar="N")
+    p.add_argument("--chunk-index", type=int, default=0, metavar="K")
+    p.add_argument("--predict-block-mb", type=int, default=256, metavar="MB")
+    _batch_ids(p)
+    _coordinates(p, "seed", "rep", "iter", "plate")
+    p.set_defaults(handler=_stage("score"))
+
+    p = stage("select", "pick the next plate from the scores", "Write selected_plate (spec §6).")
+    p.add_argument("--data", required=True, metavar="H5", help="the step's screen")
+    p.add_argument("--scores", required=True, nargs="+", metavar="H5", help="all score chunks of the step")
+    p.add_argument("--output", required=True, metavar="FILE")
+    _class_option(p, "policy", None, "plate policy")
+    p.add_argument(
+        "--policy-fallback",
+        choices=["unrestricted", "stop"],
+        default="unrestricted",
+        help="when the policy leaves no plate: choose from all (default) or write -1",
+    )
+    _batch_ids(p)
+    _coordinates(p, "seed", "rep", "iter", "plate")
+    p.set_defaults(handler=_stage("select"))
+
+    p = stage("reveal", "mark the selected plate observed", "Write advanced_screen.h5 (spec §6).")
+    p.add_argument("--screen", required=True, metavar="H5")
+    p.add_argument("--output", required=True, metavar="H5")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--plate-id", type=int, metavar="ID")
+    which.add_argument("--selected", metavar="FILE", help="a selected_plate file")
+    p.set_defaults(handler=_stage("reveal"))
+
+    p = stage(
+        "metadata",
+        "write screen_metadata.json of a screen",
+        "Count samples, treatments, experiments and (un)observed plates of a screen.",
+    )
+    p.add_argument("--screen", required=True, metavar="H5", help="a BATCHIE screen (.h5)")
+    p.add_argument("--output", required=True, metavar="JSON", help="screen_metadata.json to write")
+    p.set_defaults(handler=_metadata)
+
+    p = stage(
+        "summarize",
+        "trajectory table and MSE plot over arms and replicates",
+        "Write trajectory.tsv, selections.json and mse_trajectory.{png,pdf}.",
+    )
+    p.add_argument(
+        "--runs",
+        required=True,
+        nargs="+",
+        metavar="DIR",
+        help="results/batchie/<run>/<arm>/rep_<rep> directories",
+    )
+    p.add_argument("--output-dir", required=True, metavar="DIR")
+    p.set_defaults(handler=_stage("summarize"))

@@ -18,6 +18,11 @@ def enable_progress(enabled: bool = True) -> None:
     _enabled = enabled
 
 
+def progress_enabled() -> bool:
+    """Whether progress bars are on (``--progress``)."""
+    return _enabled
+
+
 def progress(iterable: Iterable[T], desc: str, total: int | None = None, unit: str = "it") -> Iterator[T]:
     """Iterate over ``iterable``, drawing a tqdm bar on the log stream when progress is enabled.
 
