@@ -10,7 +10,11 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The demo config, unless --configfile names others: a config file given on the command line is
+# complete on its own (the schema fills in defaults), never merged key by key into the demo.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

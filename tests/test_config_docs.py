@@ -39,3 +39,14 @@ def test_every_schema_key_is_documented() -> None:
 def test_schema_keys_include_the_documented_resources() -> None:
     keys = set(schema_keys(SCHEMA))
     assert {"pipelines", "batchie.resources.default.mem_mb", "batchie.resources.demo_data.runtime"} <= keys
+
+
+def test_example_configs_are_valid() -> None:
+    from snakemake.utils import validate
+
+    examples = sorted((REPO / "config" / "examples").glob("*.yaml"))
+    assert {p.name for p in examples} >= {"batchie_reference_demo.yaml", "batchie-paper.yaml"}
+    for path in examples:
+        config = yaml.safe_load(path.read_text())
+        validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+        assert config["pipelines"]
