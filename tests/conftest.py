@@ -19,13 +19,16 @@ def repo_root() -> Path:
 
 @pytest.fixture
 def workflow(tmp_path: Path) -> Callable[..., Workflow]:
-    """Factory: ``workflow(overrides)`` → a :class:`Workflow` in a fresh temp directory whose
-    ``config/config.yaml`` is the demo config with ``overrides`` merged in."""
+    """Factory: ``workflow(overrides, base=..., name=...)`` → a :class:`Workflow` in a fresh temp
+    directory ``name`` whose ``config/config.yaml`` is the repository config ``base`` (the demo by
+    default) with ``overrides`` merged in."""
 
-    def make(overrides: Mapping[str, Any] | None = None) -> Workflow:
-        wf = Workflow(tmp_path / "run")
+    def make(
+        overrides: Mapping[str, Any] | None = None, base: str = "config/config.yaml", name: str = "run"
+    ) -> Workflow:
+        wf = Workflow(tmp_path / name)
         wf.workdir.mkdir(exist_ok=True)
-        wf.write_config(overrides)
+        wf.write_config(overrides, base)
         return wf
 
     return make

@@ -87,9 +87,12 @@ class Workflow:
 
     workdir: Path
 
-    def write_config(self, overrides: Mapping[str, Any] | None = None) -> Path:
-        """Write the repository's demo config with ``overrides`` merged in; return its path."""
-        config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    def write_config(
+        self, overrides: Mapping[str, Any] | None = None, base: str = "config/config.yaml"
+    ) -> Path:
+        """Write the config file ``base`` of the repository (the demo by default) with ``overrides``
+        merged in, as ``config/config.yaml`` of the working directory; return its path."""
+        config = yaml.safe_load((REPO / base).read_text())
         if overrides:
             config = deep_merge(config, overrides)
         target = self.workdir / "config" / "config.yaml"
