@@ -68,3 +68,27 @@ def test_outputs_get_umask_permissions_not_mkstemp_private_ones(tmp_path: Path) 
         os.umask(old)
     assert (tmp_path / "shared.json").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "analysis").stat().st_mode & 0o777 == 0o755
+
+
+def test_special_files_are_written_in_place_not_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        write_text(fifo, "3")
+        assert os.read(reader, 10) == b"3"
+    finally:
+        os.close(reader)
+    assert fifo.is_fifo()
+    assert _leftovers(tmp_path, {"pipe"}) == []
+
+
+def test_symlinked_target_keeps_its_link(tmp_path: Path) -> None:
+    real = tmp_path / "store" / "table.tsv"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "table.tsv"
+    link.symlink_to(real)
+    write_text(link, "new")
+    assert link.is_symlink()
+    assert real.read_text() == "new"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,12 +36,23 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
 
     The temporary file keeps the target's suffix (``.tmp.h5``), so libraries that sniff the
     extension behave. On any exception the temporary file is removed and ``target`` is untouched.
-    Parent directories are created.
+    Parent directories are created. A symbolic link is followed (the file it points to is
+    replaced, not the link), and a target that is not a regular file (a terminal, a named pipe) is
+    yielded as it is and written in place: renaming onto it would replace it.
 
     >>> with atomic_path("out/table.tsv") as tmp:          # doctest: +SKIP
     ...     tmp.write_text("a\\tb\\n")
     """
     target = Path(target)
+    try:
+        special = not stat.S_ISREG(os.stat(target).st_mode)
+    except FileNotFoundError:
+        special = False
+    if special:
+        yield target
+        return
+    if target.is_symlink():
+        target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary_name(target, ".tmp" + "".join(target.suffixes[-1:]))
     try:
