@@ -1,25 +1,29 @@
 """Argument definitions of the ``snakelab batchie <stage>`` commands (spec §8).
 
 Imports only ``argparse``; each handler imports its stage module when it runs. One stage per
-Snakemake rule in ``workflow/rules/batchie.smk``; each stage's work is the ``run`` function of
-``snakelab.batchie.stages.<stage>``:
+Snakemake rule in ``workflow/rules/batchie.smk`` (retrospective rules ``batchie_*``, prospective rules
+``batchie_prospective_*``, ``batchie_ingest`` and ``batchie_export_batch``; both modes call the same
+stage where the work is the same); a stage's work is ``main(args)`` of
+``snakelab.batchie.stages.<stage>`` unless named otherwise:
 
-=====================  ==================  ==============================================
-rule                   stage               function
-=====================  ==================  ==============================================
-``batchie_demo_data``  ``make-demo``       :func:`snakelab.batchie.demo.make_demo`
-(by hand, benchmark)   ``make-synthetic``  :func:`snakelab.batchie.synthetic.write_synthetic`
-``batchie_prepare``    ``prepare``         :func:`snakelab.batchie.stages.prepare.run`
-``batchie_train``      ``train``           :func:`snakelab.batchie.stages.train.run`
-``batchie_evaluate``   ``evaluate``        :func:`snakelab.batchie.stages.evaluate.run`
-``batchie_analyze``    ``analyze``         :func:`snakelab.batchie.stages.analyze.run`
-``batchie_distance``   ``distance``        :func:`snakelab.batchie.stages.distance.run`
-``batchie_score``      ``score``           :func:`snakelab.batchie.stages.score.run`
-``batchie_select``     ``select``          :func:`snakelab.batchie.stages.select.run`
-``batchie_reveal``     ``reveal``          :func:`snakelab.batchie.stages.reveal.run`
-``batchie_metadata``   ``metadata``        :func:`snakelab.batchie.io.write_screen_metadata`
-``batchie_summary``    ``summarize``       :func:`snakelab.batchie.stages.summarize.run`
-=====================  ==================  ==============================================
+=====================  ================================  ==================  ============================
+retrospective rule     prospective rule                  stage               work (in snakelab.batchie)
+=====================  ================================  ==================  ============================
+``batchie_demo_data``  ``batchie_demo_data``             ``make-demo``       ``demo.make_demo``
+(by hand, benchmark)   (by hand)                         ``make-synthetic``  ``stages.make_synthetic``
+``batchie_prepare``    –                                 ``prepare``         ``stages.prepare``
+–                      ``batchie_ingest`` (checkpoint)   ``ingest``          ``stages.ingest``
+``batchie_train``      ``batchie_prospective_train``     ``train``           ``stages.train``
+``batchie_evaluate``   ``batchie_prospective_evaluate``  ``evaluate``        ``stages.evaluate``
+``batchie_analyze``    ``batchie_prospective_analyze``   ``analyze``         ``stages.analyze``
+``batchie_distance``   ``batchie_prospective_distance``  ``distance``        ``stages.distance``
+``batchie_score``      ``batchie_prospective_score``     ``score``           ``stages.score``
+``batchie_select``     ``batchie_prospective_select``    ``select``          ``stages.select``
+``batchie_reveal``     –                                 ``reveal``          ``stages.reveal``
+``batchie_metadata``   ``batchie_prospective_metadata``  ``metadata``        ``io.write_screen_metadata``
+–                      ``batchie_export_batch``          ``export-batch``    ``stages.export_batch``
+``batchie_summary``    –                                 ``summarize``       ``stages.summarize``
+=====================  ================================  ==================  ============================
 
 Class parameters (model, distance metric, scorer, policy, plate generators and smoothers) are given as
 ``--<role>-param KEY=VALUE`` (repeatable) or ``--<role>-params-json '{...}'``; every constructor
@@ -256,6 +260,43 @@ def register(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -
     p.add_argument("--screen", required=True, metavar="H5", help="a BATCHIE screen (.h5)")
     p.add_argument("--output", required=True, metavar="JSON", help="screen_metadata.json to write")
     p.set_defaults(handler=_metadata)
+
+    p = stage(
+        "export-batch",
+        "write a prospective round's batch as tables for the lab",
+        "Write next_batch.tsv (order, plate_id, plate_name, n_experiments, score) and "
+        "next_batch_experiments.tsv (the experiments to run, ingest columns, empty observation) "
+        "(spec §3.6).",
+    )
+    p.add_argument("--screen", required=True, metavar="H5", help="the round's screen S_r")
+    p.add_argument(
+        "--selected",
+        required=True,
+        nargs="*",
+        metavar="FILE",
+        help="selected_plate file of each step of the round, in step order",
+    )
+    p.add_argument(
+        "--scores",
+        required=True,
+        nargs="*",
+        metavar="H5",
+        help="score chunks of every step, step after step (the same number per step)",
+    )
+    p.add_argument("--output-dir", required=True, metavar="DIR", help="directory for the two tables")
+    p.set_defaults(handler=_stage("export_batch"))
+
+    p = stage(
+        "ingest",
+        "observe a batch's plates from the lab's results table",
+        "Write the next round's screen: S_r with the rows of the results table (TSV or CSV: plate_name, "
+        "sample_name, treatment_name_1, treatment_dose_1, ..., observation) observed; plates whole, "
+        "values finite and >= 0, mappings kept (spec §3.6).",
+    )
+    p.add_argument("--screen", required=True, metavar="H5", help="the round's screen S_r")
+    p.add_argument("--observations", required=True, metavar="TABLE", help="the filled results table")
+    p.add_argument("--output", required=True, metavar="H5", help="S_{r+1} to write")
+    p.set_defaults(handler=_stage("ingest"))
 
     p = stage(
         "summarize",
