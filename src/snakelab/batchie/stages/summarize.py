@@ -48,6 +48,9 @@ def plot_mse(rows: list[dict], png: Path, pdf: Path) -> None:
         (line,) = ax.plot(x, mean, marker="o", label=f"{arm} (n = {n})")
         ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.2)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    means = [r["mse_mean"] for r in rows if r["mse_mean"] > 0]
+    if means and max(means) > 10 * min(means):
+        ax.set_yscale("log")
     ax.set_xlabel("observed plates the model was trained on")
     ax.set_ylabel("test MSE (viability²)")
     ax.set_title("Model MSE vs plates revealed (mean ± sd over replicates)")
