@@ -56,5 +56,8 @@ test: venv-dev
 bench: venv-dev
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+bench-batchie: venv-dev
+	$(BIN)/python -m snakelab.batchie.bench
+
 clean-demo:
 	rm -rf results logs .snakemake resources/batchie/*.h5
