@@ -26,7 +26,7 @@ PIPELINES: dict[str, tuple[str | None, str]] = {
     "imnn": (None, "information-maximising neural networks and likelihood-free inference"),
     "segment": (None, "volumetric segmentation training and blockwise prediction"),
     "tabular": (None, "tabular model experiments over folds and hyperparameter grids"),
-    "store": (None, "the metastore: runs, lineage and metrics of every pipeline"),
+    "store": ("snakelab.store.cli", "the metastore: runs, lineage and metrics of every pipeline"),
 }
 
 
