@@ -39,11 +39,10 @@ venv-dev: $(VENV)/.installed-dev
 demo: venv
 	$(BIN)/snakemake --snakefile Snakefile --profile workflow/profiles/default --cores $(CORES)
 	@echo
-	@echo "Demo finished. Files made by the workflow (under $(CURDIR)), with the rule that made each:"
-	@$(BIN)/snakemake --snakefile Snakefile --summary 2>/dev/null \
-		| awk -F'\t' 'NR > 1 { printf "  %-60s %s\n", $$1, $$3 }'
-	@echo "Results are under results/<pipeline>/, one log per job under logs/<pipeline>/,"
-	@echo "generated demo inputs under resources/<pipeline>/."
+	@echo "Demo finished in $(CURDIR). Runs (results/<pipeline>/<run>/) and their summaries:"
+	@for run in results/*/*/; do echo "  $$run"; ls -d $${run}summary/* 2>/dev/null | sed 's/^/      /'; done
+	@echo "One log per job under logs/<pipeline>/; generated demo inputs under resources/<pipeline>/."
+	@echo "Every file and the rule that made it: .venv/bin/snakemake --summary"
 
 lint: venv-dev
 	$(BIN)/python -m pytest -q tests/test_lint.py
