@@ -34,8 +34,8 @@ def _run(tmp_path_factory, name: str, overrides: dict | None = None) -> Path:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
-    """Working directory of one run of BATCHIE's reference demo."""
-    return _run(tmp_path_factory, "reference")
+    """Working directory of one run of BATCHIE's reference demo, recorded in a SQLite metastore."""
+    return _run(tmp_path_factory, "reference", {"store": {"url": "sqlite:///results/snakelab.sqlite"}})
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +177,26 @@ def test_chunking_changes_no_selection_or_score(pdbal_runs: dict[str, Path]) -> 
         for a, b in zip(scores, base_scores, strict=True):
             assert a.keys() == b.keys()
             np.testing.assert_allclose([a[k] for k in a], [b[k] for k in a], rtol=0, atol=1e-12)
+
+
+def test_iterations_are_recorded_in_the_store(reference: Path) -> None:
+    from snakelab.batchie.models.evaluation import ModelEvaluation
+    from snakelab.store import open_store
+    from snakelab.store.query import lineage, runs_df
+
+    store = open_store(f"sqlite:///{reference}/results/snakelab.sqlite")
+    runs = runs_df(store, pipeline="batchie").sort_values("name")
+    assert runs["kind"].tolist() == ["iteration", "iteration"]
+    assert runs["status"].tolist() == ["succeeded", "succeeded"]
+    assert runs["name"].str.endswith(("random/rep_0/iter_0", "random/rep_0/iter_1")).all()
+    first, second = (lineage(store, uid) for uid in runs["uid"])
+    assert second["parent"] == first["run"]["uid"]
+    assert first["children"] == [second["run"]["uid"]]
+    root = replicate_root(reference)
+    mse = ModelEvaluation.load_h5(root / "iter_1/plate_0/unmasked_screen/model_evaluation.h5").mse()
+    metrics = {(m["name"], m["split"]): m["value"] for m in second["metrics"]}
+    assert metrics[("mse", "evaluation")] == pytest.approx(mse, rel=1e-12)
+    assert metrics[("n_training_plates", "")] == 4
+    outputs = {o["role"] for o in second["outputs"]}
+    assert {"thetas_0", "thetas_1", "model_evaluation", "selected_plate_0"} <= outputs
+    store.dispose()

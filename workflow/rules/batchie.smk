@@ -267,8 +267,11 @@ rule batchie_summary:
     params:
         runs=batchie_summary_runs,
         outdir=lambda wildcards, output: os.path.dirname(output.trajectory),
+        store=store_args(),
+        seed=BATCHIE["seed"],
     shell:
-        "snakelab batchie summarize --runs {params.runs} --output-dir {params.outdir} --log {log}"
+        "snakelab batchie summarize --runs {params.runs} --output-dir {params.outdir}"
+        " --seed {params.seed} {params.store} --log {log}"
 
 
 checkpoint batchie_ingest:

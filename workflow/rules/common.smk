@@ -1,5 +1,7 @@
 """Shared helpers of the workflow: per-stage resources from the config, and the registry of targets."""
 
+import shlex
+
 PIPELINE_TARGETS = {}
 
 
@@ -39,3 +41,10 @@ def stage_runtime(pipeline, stage):
     """Wall-time limit of a stage in minutes, scaled by the retry ``attempt``."""
     runtime = stage_resources(pipeline, stage)["runtime"]
     return lambda wildcards, attempt: runtime * attempt
+
+
+def store_args():
+    """``--store URL`` when the config names a metastore (``store.url``), else nothing: stages then
+    record lineage only if SNAKELAB_STORE_URL is set."""
+    url = config.get("store", {}).get("url")
+    return f"--store {shlex.quote(url)}" if url else ""

@@ -311,4 +311,12 @@ def register(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -
         help="results/batchie/<run>/<arm>/rep_<rep> directories",
     )
     p.add_argument("--output-dir", required=True, metavar="DIR")
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help="record each iteration in this metastore (default: SNAKELAB_STORE_URL; neither: no recording)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, metavar="N", help="the config seed, recorded with each run"
+    )
     p.set_defaults(handler=_stage("summarize"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +63,26 @@ def plot_mse(rows: list[dict], png: Path, pdf: Path) -> None:
     plt.close(fig)
 
 
-def run(runs: list[str | Path], output_dir: str | Path) -> Path:
-    """Summarise the replicate directories ``runs`` into ``output_dir``; return it."""
+def record_lineage(runs: list[str | Path], output_dir: Path, store_url: str | None, seed: int | None) -> None:
+    """Record each iteration in the metastore when a store is named (``--store`` or SNAKELAB_STORE_URL)."""
+    if store_url is None and not os.environ.get("SNAKELAB_STORE_URL"):
+        return
+    from snakelab.batchie.lineage import record_replicate
+    from snakelab.store import open_store
+
+    store = open_store(store_url, create=True)
+    try:
+        for root in runs:
+            record_replicate(store, root, Path(root).parent.parent.name, output_dir / "lineage", seed)
+    finally:
+        store.dispose()
+
+
+def run(
+    runs: list[str | Path], output_dir: str | Path, store_url: str | None = None, seed: int | None = None
+) -> Path:
+    """Summarise the replicate directories ``runs`` into ``output_dir`` (and record them in the store
+    when one is named); return ``output_dir``."""
     output_dir = Path(output_dir)
     steps = [step for root in runs for step in trajectory.read_replicate(root)]
     rows = trajectory.mse_summary(steps)
@@ -71,6 +90,7 @@ def run(runs: list[str | Path], output_dir: str | Path) -> Path:
     write_text(output_dir / "selections.json", json.dumps(trajectory.selections(steps), indent=4))
     write_text(output_dir / "mse_summary.tsv", mse_summary_tsv(rows))
     plot_mse(rows, output_dir / "mse_trajectory.png", output_dir / "mse_trajectory.pdf")
+    record_lineage(runs, output_dir, store_url, seed)
     for r in rows:
         log.info(
             "%s iter %d: %.1f training plates, test MSE %.4f ± %.4f (%d replicates)",
@@ -85,4 +105,4 @@ def run(runs: list[str | Path], output_dir: str | Path) -> Path:
 
 
 def main(args: argparse.Namespace) -> None:
-    run(args.runs, args.output_dir)
+    run(args.runs, args.output_dir, args.store, args.seed)
