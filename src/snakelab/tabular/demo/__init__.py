@@ -1,0 +1,1 @@
+"""Demo algorithms of the tabular pipeline (importable ``module:qualname`` references)."""
