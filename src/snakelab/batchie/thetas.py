@@ -204,25 +204,46 @@ def _check_header(path: str | os.PathLike[str], f: h5py.File) -> int:
     return int(n_thetas.reshape(()))
 
 
+def _read_array(path: str | os.PathLike[str], gid: Any, where: str, ndim: int) -> np.ndarray:
+    """A float dataset of ``ndim`` dimensions as float64, read through h5py's low-level API
+    (about 3x faster than the high-level one for the many small datasets of a theta file)."""
+    try:
+        dataset = h5py.h5d.open(gid, where.rsplit("/", 1)[1].encode())
+    except (KeyError, ValueError, TypeError):
+        raise InputError(path, where, "expected this dataset, found it missing") from None
+    if dataset.dtype.kind != "f" or len(dataset.shape) != ndim:
+        raise InputError(
+            path, where, f"expected {ndim}-D floats, found {dataset.dtype} of shape {dataset.shape}"
+        )
+    out = np.empty(dataset.shape, dtype=np.float64)
+    dataset.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
+    return out
+
+
+def _read_scalar(path: str | os.PathLike[str], gid: Any, where: str, name: str) -> float:
+    """A numeric scalar attribute as a float."""
+    try:
+        attribute = h5py.h5a.open(gid, name.encode())
+    except (KeyError, ValueError, TypeError):
+        raise InputError(path, f"{where}@{name}", "expected a float attribute, found none") from None
+    if attribute.dtype.kind not in "fiu" or int(np.prod(attribute.shape)) != 1:
+        raise InputError(
+            path, f"{where}@{name}", f"expected a float attribute, found {attribute.dtype} {attribute.shape}"
+        )
+    out = np.empty(attribute.shape, dtype=np.float64)
+    attribute.read(out)
+    return float(out.reshape(()))
+
+
 def _read_theta(path: str | os.PathLike[str], group: Any, where: str) -> SparseDrugComboMCMCSample:
     """One theta from its ``private_params/<i>`` group (float arrays cast to float64)."""
     if not isinstance(group, h5py.Group):
         raise InputError(path, where, "expected a group")
-    params: dict[str, Any] = {}
-    for name, ndim in _ARRAYS.items():
-        obj = group.get(name)
-        if not isinstance(obj, h5py.Dataset):
-            raise InputError(path, f"{where}/{name}", "expected this dataset, found it missing")
-        if obj.dtype.kind != "f" or obj.ndim != ndim:
-            raise InputError(
-                path, f"{where}/{name}", f"expected {ndim}-D floats, found {obj.dtype} of shape {obj.shape}"
-            )
-        params[name] = obj[()].astype(np.float64, copy=False)
+    params: dict[str, Any] = {
+        name: _read_array(path, group.id, f"{where}/{name}", ndim) for name, ndim in _ARRAYS.items()
+    }
     for name in _SCALARS:
-        value = np.asarray(group.attrs.get(name))
-        if value.dtype.kind not in "fiu" or value.size != 1:
-            raise InputError(path, f"{where}@{name}", f"expected a float attribute, found {value!r}")
-        params[name] = float(value.reshape(()))
+        params[name] = _read_scalar(path, group.id, where, name)
     try:
         return SparseDrugComboMCMCSample.from_dicts({name: params[name] for name in PRIVATE_PARAMETERS})
     except ValueError as exc:
