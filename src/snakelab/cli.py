@@ -25,7 +25,7 @@ PIPELINES: dict[str, tuple[str | None, str]] = {
     "scmedal": (None, "mixed-effects autoencoders for single-cell batch effects"),
     "imnn": (None, "information-maximising neural networks and likelihood-free inference"),
     "segment": (None, "volumetric segmentation training and blockwise prediction"),
-    "tabular": (None, "tabular model experiments over folds and hyperparameter grids"),
+    "tabular": ("snakelab.tabular.commands", "tabular model experiments over folds and hyperparameter grids"),
     "store": ("snakelab.store.cli", "the metastore: runs, lineage and metrics of every pipeline"),
 }
 

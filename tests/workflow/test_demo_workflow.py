@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,8 @@ pytestmark = pytest.mark.workflow
 
 
 def test_demo_workflow_builds_the_batchie_demo_screens(workflow, tmp_path) -> None:
-    wf = workflow()
+    # the demo's tabular part (80 Keras/PyTorch runs) is run by tests/tabular/test_workflow.py (A4)
+    wf = workflow({"pipelines": ["batchie"]})
     run = wf.run()
     unmasked = Screen.load_h5(run.path("resources/batchie/unmasked_screen.h5"))
     masked = Screen.load_h5(run.path("resources/batchie/masked_screen.h5"))
@@ -41,6 +44,23 @@ def test_one_pipeline_target_and_dry_run(workflow) -> None:
     dry = wf.run("--dry-run", targets=["batchie_all"])
     assert "batchie_demo_data" in dry.output
     assert not wf.workdir.joinpath("resources").exists()
+
+
+def test_demo_includes_the_tabular_iris_experiments(workflow) -> None:
+    wf = workflow()
+    dry = wf.run("--dry-run", "--printshellcmds")
+    for rule, count in [
+        ("tabular_register", 1),
+        ("tabular_split", 2),
+        ("tabular_prepare", 10),
+        ("tabular_plan", 2),
+        ("tabular_train", 4),
+        ("tabular_aggregate", 2),
+        ("tabular_report", 2),
+    ]:
+        assert re.search(rf"^{rule}\s+{count}$", dry.output, re.MULTILINE), rule
+    assert "batchie_demo_data" in dry.output
+    assert not wf.workdir.joinpath("results").exists()
 
 
 @pytest.mark.parametrize(
