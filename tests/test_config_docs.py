@@ -1,4 +1,4 @@
-"""config/README.md and config/docs/<pipeline>.md document every key of the config schema, and the demo config is valid."""
+"""config/README.md and config/docs/*.md document every schema key; the demo config is valid."""
 
 from __future__ import annotations
 
