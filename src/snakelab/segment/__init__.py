@@ -1,0 +1,1 @@
+"""DaCapo-style volumetric segmentation: tasks, U-Net training, validation, blockwise prediction."""
