@@ -196,6 +196,41 @@ def test_sklearn_experiment_end_to_end(workflow) -> None:
     pred = pd.read_parquet(wf.workdir / "pred.parquet")
     assert len(pred) == 150 and (pred["y_pred"] == pred["y_true"]).mean() >= 0.9
     assert sql(wf.workdir, "SELECT count(*) FROM prediction WHERE infer_idx = 0") == [(1,)]
+    # the inference splitset names the predictor and holds all 150 rows in split infer_0
+    ((samples, predictor_ok, metric_count),) = sql(
+        wf.workdir,
+        "SELECT s.samples, s.predictor_id = p.predictor_id, "
+        "(SELECT count(*) FROM metric m WHERE m.prediction_id = p.id AND m.split = 'infer_0') "
+        "FROM prediction p JOIN splitset s ON s.id = p.splitset_id WHERE p.infer_idx = 0",
+    )
+    assert json.loads(samples) == {"infer_0": list(range(150))} and predictor_ok == 1 and metric_count > 0
+    ((accuracy,),) = sql(wf.workdir, "SELECT value FROM metric WHERE split = 'infer_0' AND name = 'accuracy'")
+    assert accuracy == pytest.approx((pred["y_pred"] == pred["y_true"]).mean())
+    # the same table through the same run again: recognised, not recorded twice
+    proc = snakelab(
+        wf.workdir,
+        "infer",
+        "--plan",
+        str(exp / "plan.json"),
+        "--input",
+        "new.csv",
+        "--output",
+        "pred2.parquet",
+        "--target-column",
+        "species",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sql(wf.workdir, "SELECT count(*) FROM prediction WHERE infer_idx >= 0") == [(1,)]
+    # a feature column of another kind than in the training dataset: one line, exit 2, no row
+    frame["sepal_width"] = "wide"
+    frame.to_csv(wf.workdir / "bad.csv", index=False)
+    proc = snakelab(
+        wf.workdir, "infer", "--plan", str(exp / "plan.json"), "--input", "bad.csv", "--output", "bad.parquet"
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: bad.csv: sepal_width: a float column")
+    assert not (wf.workdir / "bad.parquet").exists()
+    assert sql(wf.workdir, "SELECT count(*) FROM splitset WHERE predictor_id IS NOT NULL") == [(1,)]
 
 
 @pytest.mark.slow
