@@ -1,0 +1,1 @@
+"""IMNN: information-maximising neural networks on JAX + optax, as Snakemake rules over CLI stages."""
