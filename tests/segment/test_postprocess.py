@@ -1,4 +1,4 @@
-"""Post-processing grids, mutex watershed, threshold, argmax (spec §4, §11; acceptance §15.6; defect §12.2)."""
+"""Post-processing grids, mutex watershed, threshold, argmax (spec §4, §11, §15.6; defect §12.2)."""
 
 from __future__ import annotations
 
