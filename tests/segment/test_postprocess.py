@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -37,6 +39,9 @@ def test_grid_keys() -> None:
         "threshold_0.50",
     ]
     assert threshold_grid([-0.0])[0].key == "threshold_0.00"
+    # §12.6: keys are plain names (the reference used repr() with spaces and parentheses as names)
+    for task in ({"type": "affinities"}, {"type": "distance"}, {"type": "one_hot"}):
+        assert all(re.fullmatch(r"[a-z]+(_-?[0-9]+\.[0-9]{2})?", p.key) for p in parameter_grid(task))
     assert bias_grid([0.5])[0].values == {"bias": 0.5}
     assert [p.key for p in parameter_grid({"type": "one_hot"})] == ["argmax"]
     assert [p.key for p in parameter_grid({"type": "distance", "thresholds": [0.1]})] == ["threshold_0.10"]

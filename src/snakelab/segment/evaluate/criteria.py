@@ -6,7 +6,8 @@ in :data:`BINARY_CRITERIA`; one_hot ``accuracy``, ``{class}__dice`` per class an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 AFFINITY_CRITERIA = ("voi_split", "voi_merge", "voi")
 BINARY_CRITERIA = ("dice", "jaccard", "precision", "recall", "f1_score", "voi", "hausdorff")
@@ -39,6 +40,19 @@ def distance_criteria(channels: Sequence[str]) -> list[str]:
 def one_hot_criteria(classes: Sequence[str]) -> list[str]:
     """Criteria of the one_hot task: ``accuracy``, ``{class}__dice`` per class, ``mean_dice``."""
     return ["accuracy", *(f"{name}{CHANNEL_SEPARATOR}dice" for name in classes), "mean_dice"]
+
+
+def default_criterion(task: Mapping[str, Any]) -> str:
+    """The criterion ``select-best`` uses by default (spec §10): affinities ``voi``, distance
+    ``{first channel}__dice``, one_hot ``mean_dice``."""
+    kind = task.get("type")
+    if kind == "affinities":
+        return "voi"
+    if kind == "distance":
+        return f"{next(iter(task.get('channels', ['fg'])))}{CHANNEL_SEPARATOR}dice"
+    if kind == "one_hot":
+        return "mean_dice"
+    raise ValueError(f"unknown task type {kind!r}: expected affinities, distance or one_hot")
 
 
 def higher_is_better(criterion: str) -> bool:
