@@ -61,8 +61,19 @@ def _axis_boundary_distance(inside: np.ndarray, axis: int, voxel_size: Sequence[
     grid = np.ones((*moved.shape[:-1], 2 * n - 1), dtype=bool)
     grid[..., 1::2] = ~differs
     sampling = [float(v) for i, v in enumerate(voxel_size) if i != axis] + [float(voxel_size[axis]) / 2]
-    distance = ndimage.distance_transform_edt(grid, sampling=sampling)[..., ::2]
-    return np.moveaxis(distance, -1, axis)
+    # nearest boundary point of every grid point; distances are needed at the voxel centres only
+    nearest = ndimage.distance_transform_edt(
+        grid, sampling=sampling, return_distances=False, return_indices=True
+    )
+    nearest = nearest[..., ::2]
+    squared = np.zeros(nearest.shape[1:], dtype=np.float64)
+    for a, step in enumerate(sampling):
+        position = np.arange(0, grid.shape[a], 2 if a == grid.ndim - 1 else 1)
+        shape = [1] * grid.ndim
+        shape[a] = -1
+        delta = (nearest[a] - position.reshape(shape)) * step
+        squared += delta * delta
+    return np.moveaxis(np.sqrt(squared), -1, axis)
 
 
 def signed_distance(inside: np.ndarray, voxel_size: Sequence[float]) -> np.ndarray:
