@@ -125,6 +125,19 @@ def test_get_best_ties_and_all_nan() -> None:
     assert indices.sel(criteria="voi").item() == 100 and float(values.sel(criteria="voi")) == 0.4
     assert indices.sel(criteria="dice").item() is None
     assert math.isnan(float(values.sel(criteria="dice")))
+    # no validated iteration yet: nothing to pick
+    empty = _scores({})
+    indices, values = empty.get_best(empty.to_xarray().isel(datasets=0, parameters=0), "iterations")
+    assert indices.values.tolist() == [None, None] and np.isnan(values.values).all()
+
+
+def test_validation_scores_constructor_checks() -> None:
+    with pytest.raises(ValueError, match="datasets must be unique"):
+        ValidationScores(["p"], ["a", "a"], ["voi"], {"voi": False})
+    with pytest.raises(ValueError, match=r"no entry for criteria \['dice'\]"):
+        ValidationScores(["p"], ["a"], ["voi", "dice"], {"voi": False})
+    scores = ValidationScores(["p"], ["a"], ["voi", "dice"], [False, True])
+    assert scores.higher_is_better == {"voi": False, "dice": True}
 
 
 def test_get_best_over_parameters_keeps_other_dims() -> None:

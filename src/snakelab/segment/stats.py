@@ -423,12 +423,16 @@ def _best_along(values: np.ndarray, axis: int, higher: bool) -> tuple[np.ndarray
     values = np.moveaxis(np.asarray(values, dtype=np.float64), axis, -1)
     valid = ~np.isnan(values)
     keyed = np.where(valid, values if higher else -values, -np.inf)
-    best = keyed.max(axis=-1, initial=-np.inf) if values.shape[-1] else np.full(values.shape[:-1], -np.inf)
+    best = keyed.max(axis=-1, initial=-np.inf)
     candidates = valid & (keyed == best[..., None])
     found = candidates.any(axis=-1)
     position = np.where(found, np.argmax(candidates, axis=-1), -1)
     chosen = np.take_along_axis(values, np.maximum(position, 0)[..., None], axis=-1)[..., 0]
     return position, np.where(found, chosen, np.nan)
+
+
+def _python_scalar(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def get_best(
@@ -463,9 +467,7 @@ def get_best(
         position, best = _best_along(piece.values, axis, higher_is_better[criterion])
         labels = np.empty(position.shape, dtype=object)
         for where, p in np.ndenumerate(position):
-            labels[where] = (
-                None if p < 0 else coordinate[p].item() if hasattr(coordinate[p], "item") else coordinate[p]
-            )
+            labels[where] = None if p < 0 else _python_scalar(coordinate[p])
         reduced = piece.isel({dim: 0}, drop=True)
         index_parts.append(reduced.copy(data=labels))
         value_parts.append(reduced.copy(data=best))
@@ -504,10 +506,8 @@ def select_best(
         raise InputError(source, "criterion", f"expected one of {scores.criteria}, got {criterion!r}")
     if not scores.scores:
         raise InputError(source, "scores", "no validated iteration")
-    order = np.argsort(scores.iterations, kind="stable")
-    grid = scores.to_array()[order][
-        ..., scores.criteria.index(criterion)
-    ]  # (iterations, datasets, parameters)
+    # (iterations, datasets, parameters), iterations increasing (add_iteration_scores keeps them so)
+    grid = scores.to_array()[..., scores.criteria.index(criterion)]
     mean = grid.mean(axis=1)  # NaN if any dataset is NaN
     higher = scores.higher_is_better[criterion]
     position, best = _best_along(mean.reshape(-1), 0, higher)
@@ -517,7 +517,7 @@ def select_best(
     return BestSelection(
         criterion=criterion,
         higher_is_better=higher,
-        iteration=int(np.asarray(scores.iterations)[order][i]),
+        iteration=scores.iterations[i],
         parameter=scores.parameters[p],
         value=float(best),
         per_dataset={d: float(grid[i, k, p]) for k, d in enumerate(scores.datasets)},
