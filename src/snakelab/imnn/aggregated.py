@@ -42,9 +42,9 @@ class BatchSource:
 
 
 def check_divisible(n_s: int, n_d: int, n_devices: int, n_per_device: int) -> None:
-    """n_s, n_d and n_s − n_d must be multiples of n_devices·n_per_device (ValueError naming them)."""
+    """n_s and n_d (hence n_s − n_d) must be multiples of n_devices·n_per_device (ValueError naming them)."""
     size = n_devices * n_per_device
-    for name, value in (("n_s", n_s), ("n_d", n_d), ("n_s - n_d", n_s - n_d)):
+    for name, value in (("n_s", n_s), ("n_d", n_d)):
         if value % size:
             raise ValueError(
                 f"{name} = {value} is not divisible by n_devices * n_per_device"
