@@ -426,6 +426,8 @@ def _best_along(values: np.ndarray, axis: int, higher: bool) -> tuple[np.ndarray
     best = keyed.max(axis=-1, initial=-np.inf)
     candidates = valid & (keyed == best[..., None])
     found = candidates.any(axis=-1)
+    if values.shape[-1] == 0:
+        return np.full(found.shape, -1), np.full(found.shape, np.nan)
     position = np.where(found, np.argmax(candidates, axis=-1), -1)
     chosen = np.take_along_axis(values, np.maximum(position, 0)[..., None], axis=-1)[..., 0]
     return position, np.where(found, chosen, np.nan)
@@ -468,9 +470,10 @@ def get_best(
         labels = np.empty(position.shape, dtype=object)
         for where, p in np.ndenumerate(position):
             labels[where] = None if p < 0 else _python_scalar(coordinate[p])
-        reduced = piece.isel({dim: 0}, drop=True)
-        index_parts.append(reduced.copy(data=labels))
-        value_parts.append(reduced.copy(data=best))
+        dims = [d for d in piece.dims if d != dim]
+        coords = {name: c for name, c in piece.coords.items() if dim not in c.dims}
+        index_parts.append(xr.DataArray(labels, dims=dims, coords=coords))
+        value_parts.append(xr.DataArray(best, dims=dims, coords=coords))
     indices = xr.concat(index_parts, dim="criteria")
     values = xr.concat(value_parts, dim="criteria")
     if scalar_criterion:
