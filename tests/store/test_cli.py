@@ -60,10 +60,10 @@ def test_init_current_url(capsys, workdir: Path) -> None:
     url = f"sqlite:///{workdir / 'new' / 'store.sqlite'}"
     status, out, _ = cli(capsys, "store", "init", "--store", url)
     assert status == 0 and (workdir / "new" / "store.sqlite").is_file()
-    assert out.split() == ["url", url, "revision", "0001", "head", "0001"]
+    assert out.split() == ["url", url, "revision", "0002", "head", "0002"]
     assert cli(capsys, "store", "init", "--store", url)[0] == 0
     status, out, _ = cli(capsys, "store", "current", "--store", url, "--format", "json")
-    assert json.loads(out) == {"url": url, "revision": "0001", "head": "0001"}
+    assert json.loads(out) == {"url": url, "revision": "0002", "head": "0002"}
     status, out, _ = cli(capsys, "store", "url", "--store", "postgresql://me:pw@db/store")
     assert out.strip() == "postgresql+psycopg://me:***@db/store"
     status, out, _ = cli(capsys, "store", "url", "--format", "json")

@@ -124,7 +124,7 @@ def pg_url(pg_server: str) -> str:
 def test_upgrade_downgrade_upgrade(pg_url: str) -> None:
     store = open_store(pg_url, create=True)
     engine = store.raw_engine()
-    assert upgrade(engine, pg_url) == "0001"
+    assert upgrade(engine, pg_url) == "0002"
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
@@ -145,7 +145,7 @@ def test_upgrade_downgrade_upgrade(pg_url: str) -> None:
     }
     assert downgrade(engine, pg_url, "base") is None
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}
-    assert upgrade(engine, pg_url) == "0001"
+    assert upgrade(engine, pg_url) == "0002"
     assert len(inspect(engine).get_table_names()) == 24
     engine.dispose()
 

@@ -164,4 +164,4 @@ def test_open_store_refuses_on_first_use(
     assert list(workdir.iterdir()) == []
     allowed = open_store(sqlite_url, create=True, config={"allow_network_fs": True})
     allowed.ensure_schema()
-    assert allowed.current_revision() == "0001"
+    assert allowed.current_revision() == "0002"

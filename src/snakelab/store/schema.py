@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: the newest migration script (a test checks it against Alembic's view of ``migrations/``); known
 #: without importing Alembic, so a writer opening an up-to-date store never loads it.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 #: key of the PostgreSQL advisory lock held while migrating (``"snak"`` in ASCII).
 PG_MIGRATION_LOCK = 0x736E616B
 

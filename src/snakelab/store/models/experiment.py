@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, func, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from snakelab.store.models.base import SHA256, Base, Common, big_int, one_of, path_column, sha256_column
@@ -165,7 +165,10 @@ class Prediction(Common, Base):
     """A predictor's predictions: ``infer_idx`` −1 = on its training splitset, ≥ 0 = an inference."""
 
     __tablename__ = "prediction"
-    __table_args__ = (UniqueConstraint("predictor_id", "infer_idx"),)
+    __table_args__ = (
+        UniqueConstraint("predictor_id", "infer_idx"),
+        Index("ix_prediction_splitset_id", "splitset_id"),
+    )
 
     predictor_id: Mapped[int] = mapped_column(ForeignKey("predictor.id"))
     splitset_id: Mapped[int | None] = mapped_column(ForeignKey("splitset.id"))

@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, ForeignKey, Integer, PrimaryKeyConstraint, String, Table, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from snakelab.store.models.base import SHA256, Base, Common, big_int, path_column, sha256_column
@@ -36,7 +45,10 @@ class Splitset(Common, Base):
     """
 
     __tablename__ = "splitset"
-    __table_args__ = (UniqueConstraint("spec_hash", "split_seed", "fold_seed"),)
+    __table_args__ = (
+        UniqueConstraint("spec_hash", "split_seed", "fold_seed"),
+        Index("ix_splitset_predictor_id", "predictor_id"),
+    )
 
     label_id: Mapped[int | None] = mapped_column(ForeignKey("label.id"))
     predictor_id: Mapped[int | None] = mapped_column(ForeignKey("predictor.id", use_alter=True))
