@@ -11,7 +11,6 @@ import pytest
 from snakelab.segment.evaluate import (
     channel_slices,
     confusion_counts,
-    contingency,
     default_criterion,
     dice,
     evaluate,
@@ -20,6 +19,7 @@ from snakelab.segment.evaluate import (
     higher_is_better,
     higher_is_better_table,
     jaccard,
+    joint_counts,
     precision,
     recall,
     task_criteria,
@@ -60,7 +60,14 @@ def test_voi_acceptance_values() -> None:
 def test_voi_matches_a_hand_joint_table_and_brute_force_entropy() -> None:
     gt = np.array([[0, 0, 1, 1], [0, 2, 2, 1]], np.uint64)
     seg = np.array([[5, 5, 5, 6], [5, 6, 6, 6]], np.uint64)
-    np.testing.assert_array_equal(contingency(seg, gt), [[3, 1, 0], [0, 2, 2]])
+    # joint table [[3, 1, 0], [0, 2, 2]] (rows: segments 5, 6; columns: gt 0, 1, 2), zero cell left out
+    seg_index, gt_index, counts = joint_counts(seg, gt)
+    assert list(zip(seg_index.tolist(), gt_index.tolist(), counts.tolist(), strict=True)) == [
+        (0, 0, 3),
+        (0, 1, 1),
+        (1, 1, 2),
+        (1, 2, 2),
+    ]
     # H(seg | gt): gt 0 (3/8) pure, gt 1 (3/8) split 1:2, gt 2 (2/8) pure
     split = 3 / 8 * -(1 / 3 * math.log2(1 / 3) + 2 / 3 * math.log2(2 / 3))
     # H(gt | seg): seg 5 (4/8) 3:1, seg 6 (4/8) 2:2
@@ -233,6 +240,14 @@ def test_channel_slices_defaults_and_errors() -> None:
     )
     with pytest.raises(ValueError, match="cover different shapes"):
         channel_slices(data, (4, 3))
+
+
+def test_voi_of_many_singletons_stays_sparse() -> None:
+    # 10⁶ singleton segments against 10⁶ singleton objects: a dense joint table would hold 10¹² cells
+    ids = np.arange(1_000_000, dtype=np.uint64)
+    assert voi(ids, ids[::-1].copy()) == {"voi_split": 0.0, "voi_merge": 0.0, "voi": 0.0}
+    halves = (ids >= 500_000).astype(np.uint64)
+    assert voi(ids, halves)["voi_split"] == pytest.approx(np.log2(500_000), abs=1e-9)
 
 
 @pytest.mark.parametrize("permutation", list(itertools.permutations(range(3))))

@@ -37,14 +37,13 @@ from snakelab.segment.evaluate.tasks import (
     evaluate_one_hot,
     task_criteria,
 )
-from snakelab.segment.evaluate.voi import contingency, voi
+from snakelab.segment.evaluate.voi import joint_counts, voi
 
 __all__ = [
     "affinity_criteria",
     "binary_scores",
     "channel_slices",
     "confusion_counts",
-    "contingency",
     "default_criterion",
     "dice",
     "distance_criteria",
@@ -57,6 +56,7 @@ __all__ = [
     "higher_is_better",
     "higher_is_better_table",
     "jaccard",
+    "joint_counts",
     "one_hot_criteria",
     "precision",
     "recall",
