@@ -23,7 +23,6 @@ import os
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import logsumexp
 
 from snakelab.core.atomic import atomic_path
 from snakelab.core.progress import progress
@@ -88,6 +87,8 @@ def pmc_weights(
     high: np.ndarray,
 ) -> np.ndarray:
     """w*ᵢ ∝ π(θ*ᵢ) / Σ_j w_j N(θ*ᵢ; θ_j, Σ), normalised to sum 1: (n_new,)."""
+    from scipy.special import logsumexp
+
     w = np.asarray(old_weights, dtype=np.float64)
     log_mix = logsumexp(log_normal_matrix(new, old, cov) + np.log(w / w.sum())[None, :], axis=1)
     with np.errstate(divide="ignore"):

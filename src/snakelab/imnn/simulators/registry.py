@@ -21,7 +21,7 @@ SimulateFn = Callable[[Any, Any, Mapping[str, Any]], Any]
 """``simulate(key, theta, args) -> data``: JAX key, θ (n_params,), args → one simulation (*input_shape)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Simulator:
     """One registered simulator.
 
@@ -29,6 +29,7 @@ class Simulator:
     ----------
     name:
         Registry name (``gaussian``, ``field2d``) or the ``module:function`` path of a user simulator.
+        Entries compare and hash by identity.
     simulate:
         ``simulate(key, theta, args) -> data``: one simulation of shape ``input_shape(args)`` for the
         JAX PRNG key ``key`` and parameters ``theta`` (n_params,); traceable (jit, vmap) and
