@@ -9,8 +9,9 @@ Definition (the reference's): boundary points are marked on a 2× upsampled grid
 point between voxels i and i + 1 along one axis is at 2i + 1, voxel centres at even positions), the
 Euclidean distance transform runs with half-voxel sampling and is read back at the voxel centres. A
 boundary point has exactly one odd coordinate, so the points of each axis are computed on a grid
-upsampled along that axis only, and the minimum over the axes is taken: the same numbers at about a
-third of the cost (tests/segment/test_targets_distance.py compares both).
+upsampled along that axis only, the feature transform is read at the voxel centres only, and the
+minimum over the axes is taken: the same numbers about 4× faster (100³: 1.1 s vs 4.7 s on a loaded
+2-core machine; tests/segment/test_targets_distance.py compares both).
 """
 
 from __future__ import annotations
