@@ -23,7 +23,7 @@ from snakelab import __version__
 PIPELINES: dict[str, tuple[str | None, str]] = {
     "batchie": ("snakelab.batchie.commands", "Bayesian active learning for combination drug screens"),
     "scmedal": (None, "mixed-effects autoencoders for single-cell batch effects"),
-    "imnn": (None, "information-maximising neural networks and likelihood-free inference"),
+    "imnn": ("snakelab.imnn.commands", "information-maximising networks and likelihood-free inference"),
     "segment": (None, "volumetric segmentation training and blockwise prediction"),
     "tabular": ("snakelab.tabular.commands", "tabular model experiments over folds and hyperparameter grids"),
     "store": ("snakelab.store.cli", "the metastore: runs, lineage and metrics of every pipeline"),

@@ -30,7 +30,7 @@ from snakelab.core.seeds import rng
 from snakelab.imnn.lfi.abc import Compress, Simulate, summarise
 from snakelab.imnn.lfi.distance import distance_metric, distances
 from snakelab.imnn.lfi.grid import histogram_marginals, parameter_pairs
-from snakelab.imnn.lfi.prior import STREAM_PMC, in_box, prior_density, uniform_draws
+from snakelab.imnn.lfi.prior import PROPOSALS, STREAM_PMC, in_box, prior_density, uniform_draws
 
 log = logging.getLogger("snakelab.imnn.lfi.pmc")
 
@@ -150,7 +150,8 @@ def pmc(
 
     ``initial`` = (parameters (N, n_params), distances (n_targets, N)), e.g. the joined ABC chunks;
     when None, ``n_initial`` (≥ ``n_points``) fresh prior draws are simulated. Proposals of target t
-    come from the generator ``snakelab.core.seeds.rng(seed, STREAM_PMC, t)``.
+    come from the generator ``snakelab.core.seeds.rng(seed, STREAM_PMC, PROPOSALS, t)``, independent
+    of the prior draws ``rng(seed, STREAM_PMC, DRAWS, block)``.
     """
     low = np.asarray(low, dtype=np.float64)
     high = np.asarray(high, dtype=np.float64)
@@ -191,7 +192,7 @@ def pmc(
         order = np.argsort(initial_distances[t], kind="stable")[:n_points]
         population, rho = parameters[order].copy(), initial_distances[t, order].copy()
         w = np.full(n_points, 1.0 / n_points)
-        generator = rng(seed, STREAM_PMC, t)
+        generator = rng(seed, STREAM_PMC, PROPOSALS, t)
         next_index = n_fresh + t * max_simulations
         used = 0
         reason = "max_iterations"

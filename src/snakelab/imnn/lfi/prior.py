@@ -1,7 +1,7 @@
 """The uniform prior box of LFI (spec §10) and index-addressed prior draws.
 
 Draw number j of a stream is a function of (seed, stream, j) only: draws are generated in blocks of
-:data:`BLOCK` consecutive indices, block b from ``SeedSequence(seed, spawn_key=(stream, b))``, so a
+:data:`BLOCK` consecutive indices, block b from ``SeedSequence(seed, spawn_key=(stream, DRAWS, b))``, so a
 chunk of indices gets the same θ_j whichever way the indices are split into chunks.
 """
 
@@ -20,6 +20,10 @@ BLOCK = 1024
 STREAM_ABC = 6
 STREAM_PMC = 7
 """Stream numbers of spec §12 (``abc`` 6, ``pmc`` 7)."""
+
+DRAWS = 0
+PROPOSALS = 1
+"""Second seed coordinate within a stream: prior draws (0), PMC proposals (1, then the target)."""
 
 
 def check_box(
@@ -64,7 +68,7 @@ def uniform_draws(
     out = np.empty((indices.size, low.size))
     blocks = indices // BLOCK
     for b in np.unique(blocks):
-        unit = rng(seed, stream, int(b)).random((BLOCK, low.size))
+        unit = rng(seed, stream, DRAWS, int(b)).random((BLOCK, low.size))
         rows = blocks == b
         out[rows] = unit[indices[rows] % BLOCK]
     return low + (high - low) * out
