@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -190,49 +191,35 @@ def pmc(
     reasons = []
     for t in range(n_targets):
         order = np.argsort(initial_distances[t], kind="stable")[:n_points]
+        run = _Target(
+            summarise=lambda idx, theta: summarise(simulate, compress, idx, theta, n_params),
+            target=targets[t : t + 1],
+            metric=metric,
+            low=low,
+            high=high,
+            generator=rng(seed, STREAM_PMC, PROPOSALS, t),
+            first_index=n_fresh + t * max_simulations,
+        )
         population, rho = parameters[order].copy(), initial_distances[t, order].copy()
         w = np.full(n_points, 1.0 / n_points)
-        generator = rng(seed, STREAM_PMC, PROPOSALS, t)
-        next_index = n_fresh + t * max_simulations
-        used = 0
         reason = "max_iterations"
         for it in progress(range(max_iterations), desc=f"pmc target {t}", total=max_iterations):
             epsilon = float(np.percentile(rho, quantile))
             cov = proposal_scale * weighted_covariance(population, w)
-            chol = _proposal_cholesky(cov)
-            new_theta, new_rho = [], []
-            n_accepted = n_simulated = 0
-            while n_accepted < n_points and used < max_simulations:
-                size = min(batch, max_simulations - used)
-                proposals = _propose(generator, size, population, w, chol, low, high)
-                idx = next_index + np.arange(size, dtype=np.int64)
-                rho_new = distances(
-                    summarise(simulate, compress, idx, proposals, n_params), targets[t : t + 1], metric
-                )[0]
-                next_index += size
-                used += size
-                n_simulated += size
-                accept = rho_new <= epsilon
-                n_accepted += int(accept.sum())
-                new_theta.append(proposals[accept])
-                new_rho.append(rho_new[accept])
-            if n_accepted < n_points:
+            step = run.iterate(population, w, cov, epsilon, batch, max_simulations)
+            if step is None:
                 reason = "max_simulations"
                 break
-            new_population = np.concatenate(new_theta)[:n_points]
+            new_population, rho, n_accepted, n_simulated = step
             w = pmc_weights(new_population, population, w, cov, low, high)
-            population, rho = new_population, np.concatenate(new_rho)[:n_points]
+            population = new_population
             epsilons[t, it] = epsilon
             acceptance[t, it] = n_accepted / n_simulated
             n_simulations[t, it] = n_simulated
             iterations[t] = it + 1
             log.info(
                 "target %d iteration %d: epsilon %.4g, acceptance %.4f, %d simulations",
-                t,
-                it,
-                epsilon,
-                acceptance[t, it],
-                n_simulated,
+                *(t, it, epsilon, acceptance[t, it], n_simulated),
             )
             if acceptance[t, it] <= acceptance_ratio:
                 reason = "acceptance_ratio"
@@ -242,6 +229,64 @@ def pmc(
     return PMCResult(
         samples, weights, dist, epsilons, acceptance, n_simulations, iterations, np.asarray(reasons), n_fresh
     )
+
+
+class _Target:
+    """Simulation bookkeeping of one target: its proposal generator, next simulation index, budget used."""
+
+    def __init__(
+        self,
+        summarise: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        target: np.ndarray,
+        metric: np.ndarray | None,
+        low: np.ndarray,
+        high: np.ndarray,
+        generator: np.random.Generator,
+        first_index: int,
+    ) -> None:
+        self.summarise, self.target, self.metric = summarise, target, metric
+        self.low, self.high, self.generator = low, high, generator
+        self.next_index = first_index
+        self.used = 0
+
+    def iterate(
+        self,
+        population: np.ndarray,
+        weights: np.ndarray,
+        cov: np.ndarray,
+        epsilon: float,
+        batch: int,
+        max_simulations: int,
+    ) -> tuple[np.ndarray, np.ndarray, int, int] | None:
+        """Propose, simulate and accept (ρ ≤ ϵ) in batches until n_points are accepted.
+
+        Returns (new population, its distances, accepted, simulated), or None when the budget of
+        ``max_simulations`` runs out first.
+        """
+        n_points = population.shape[0]
+        chol = _proposal_cholesky(cov)
+        new_theta, new_rho = [], []
+        n_accepted = n_simulated = 0
+        while n_accepted < n_points:
+            size = min(batch, max_simulations - self.used)
+            if size <= 0:
+                return None
+            proposals = _propose(self.generator, size, population, weights, chol, self.low, self.high)
+            idx = self.next_index + np.arange(size, dtype=np.int64)
+            rho = distances(self.summarise(idx, proposals), self.target, self.metric)[0]
+            self.next_index += size
+            self.used += size
+            n_simulated += size
+            accept = rho <= epsilon
+            n_accepted += int(accept.sum())
+            new_theta.append(proposals[accept])
+            new_rho.append(rho[accept])
+        return (
+            np.concatenate(new_theta)[:n_points],
+            np.concatenate(new_rho)[:n_points],
+            n_accepted,
+            n_simulated,
+        )
 
 
 def write_pmc(
