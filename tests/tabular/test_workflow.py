@@ -145,6 +145,11 @@ def test_sklearn_experiment_end_to_end(workflow) -> None:
 
     # a rerun trains nothing; a task rerun by hand skips every run
     assert "Nothing to be done" in wf.run().output
+    # snakemake --report embeds the aggregate table and every plot of the experiment
+    wf.run("--report", "report.html")
+    html = (wf.workdir / "report.html").read_text()
+    assert "aggregate.csv" in html
+    assert all(name in html for name in ("roc.png", "confusion_test.png", "importance.png"))
     env = tool_env()
     proc = subprocess.run(
         [
