@@ -22,9 +22,9 @@ from snakelab import __version__
 #: open; one-line description shown in ``snakelab --help``).
 PIPELINES: dict[str, tuple[str | None, str]] = {
     "batchie": ("snakelab.batchie.commands", "Bayesian active learning for combination drug screens"),
-    "scmedal": (None, "mixed-effects autoencoders for single-cell batch effects"),
+    "scmedal": ("snakelab.scmedal.commands", "mixed-effects autoencoders for single-cell batch effects"),
     "imnn": ("snakelab.imnn.commands", "information-maximising networks and likelihood-free inference"),
-    "segment": (None, "volumetric segmentation training and blockwise prediction"),
+    "segment": ("snakelab.segment.commands", "volumetric segmentation training and blockwise prediction"),
     "tabular": ("snakelab.tabular.commands", "tabular model experiments over folds and hyperparameter grids"),
     "store": ("snakelab.store.cli", "the metastore: runs, lineage and metrics of every pipeline"),
 }
