@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from snakelab.core.atomic import atomic_directory
 from snakelab.core.errors import InputError
 from snakelab.tabular.aggregate import SplitKeys, metrics_aggregate_df, metrics_df
 from snakelab.tabular.algorithms import algorithm_spec, load_functions, train_model
@@ -23,7 +24,6 @@ from snakelab.tabular.fit import (
     check_history,
     load_model,
     run_context,
-    run_directory,
     save_model,
     seed_frameworks,
 )
@@ -318,8 +318,9 @@ def _save_concurrently(root: str, index: int, barrier) -> None:
     """Child process: train a small model, then (behind a barrier) save it twice, recording os.replace."""
     import numpy as np
 
+    from snakelab.core.atomic import atomic_directory
     from snakelab.tabular.demo.iris import build_sklearn
-    from snakelab.tabular.fit import run_context, run_directory, save_model
+    from snakelab.tabular.fit import run_context, save_model
 
     sources: list[str] = []
     real_replace = os.replace
@@ -336,7 +337,7 @@ def _save_concurrently(root: str, index: int, barrier) -> None:
         model = build_sklearn((4,), (2,), neuron_count=3, epoch_count=3, batch_size=8).fit(x, y)
     proba = model.predict_proba(x)
     barrier.wait()
-    with run_directory(Path(root) / "runs", f"c000-f{index}-r00") as tmp:
+    with atomic_directory(Path(root) / "runs" / f"c000-f{index}-r00") as tmp:
         saved = save_model(model, tmp, "joblib")
         np.save(tmp / "proba.npy", proba)
         np.save(tmp / "x.npy", x)
@@ -371,7 +372,7 @@ def test_d8_eight_processes_save_models_into_one_directory(tmp_path: Path) -> No
     assert len(digests) == 8
     sources = [name for record in records for name in record["sources"]]
     assert len(sources) == 8 * 3 and len(set(sources)) == len(sources)
-    assert sum(".tmp-" in name for name in sources) == 8  # the run directories
+    assert sum(name.startswith(".c000-f") and name.endswith(".tmp") for name in sources) == 8  # run dirs
     shared = hashlib.sha256((tmp_path / "shared" / "model.joblib").read_bytes()).hexdigest()
     assert shared in {record["shared_sha256"] for record in records}
     leftovers = [p.name for p in tmp_path.rglob("*") if ".tmp" in p.name]
@@ -409,7 +410,7 @@ def test_d9_a_torch_model_resumes_in_a_fresh_process(tmp_path: Path) -> None:
 
     seed_frameworks(3, "pytorch")
     model = build_torch((4,), (3,), neuron_count=5)
-    with run_directory(tmp_path / "runs", "c000-f0-r00") as directory:
+    with atomic_directory(tmp_path / "runs" / "c000-f0-r00") as directory:
         save_model(
             model,
             directory,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -17,7 +16,6 @@ from snakelab.tabular.fit import (
     model_filename,
     model_format_of,
     run_context,
-    run_directory,
     save_model,
     seed_frameworks,
 )
@@ -364,21 +362,3 @@ def test_save_and_load_every_format(tmp_path) -> None:
     assert leftovers == []
     with pytest.raises(ValueError, match="fn_build"):
         save_model(tmodel, tmp_path / "u", "torch_state")
-
-
-def test_run_directory_is_atomic(tmp_path) -> None:
-    runs = tmp_path / "runs"
-    with run_directory(runs, "c000-f0-r00") as tmp:
-        assert tmp.parent == runs and tmp.name.startswith(".c000-f0-r00.tmp-")
-        (tmp / "run.json").write_text(json.dumps({"attempt": 1}))
-        assert not (runs / "c000-f0-r00").exists()
-    assert json.loads((runs / "c000-f0-r00" / "run.json").read_text()) == {"attempt": 1}
-    with pytest.raises(RuntimeError, match="killed"):
-        with run_directory(runs, "c000-f0-r00") as tmp:
-            (tmp / "run.json").write_text(json.dumps({"attempt": 2}))
-            raise RuntimeError("killed")
-    assert json.loads((runs / "c000-f0-r00" / "run.json").read_text()) == {"attempt": 1}
-    with run_directory(runs, "c000-f0-r00") as tmp:
-        (tmp / "run.json").write_text(json.dumps({"attempt": 3}))
-    assert json.loads((runs / "c000-f0-r00" / "run.json").read_text()) == {"attempt": 3}
-    assert sorted(p.name for p in runs.iterdir()) == ["c000-f0-r00"]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from snakelab.core.atomic import write_bytes
+from snakelab.core.atomic import atomic_directory, write_bytes
 from snakelab.tabular.stages import json_bytes, read_json
 
 if TYPE_CHECKING:
@@ -191,7 +191,6 @@ def train_run(
         check_predictions,
         model_format_of,
         run_context,
-        run_directory,
         save_model,
         seed_frameworks,
     )
@@ -301,7 +300,7 @@ def train_run(
                     analysis, out.y, out.pred, out.proba, class_count=y_shape[0]
                 )
         fmt = model_format_of(library)
-        with run_directory(runs_dir, run["key"]) as tmp:
+        with atomic_directory(runs_dir / run["key"]) as tmp:
             saved = save_model(
                 trained.model,
                 tmp,

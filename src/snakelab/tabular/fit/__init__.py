@@ -16,7 +16,6 @@ from snakelab.tabular.fit.models_io import (
     load_model,
     model_filename,
     model_format_of,
-    run_directory,
     save_model,
 )
 from snakelab.tabular.fit.sklearn_fit import sklearn_fit
@@ -37,7 +36,6 @@ __all__ = [
     "model_filename",
     "model_format_of",
     "run_context",
-    "run_directory",
     "save_model",
     "seed_frameworks",
     "sklearn_fit",

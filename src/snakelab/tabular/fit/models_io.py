@@ -9,10 +9,7 @@ plain values, loaded with ``torch.load(weights_only=True)`` and rebuilt through 
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,30 +143,3 @@ def load_model(
     model.load_state_dict(state["state_dict"])
     model.eval()
     return model
-
-
-@contextmanager
-def run_directory(runs_dir: str | os.PathLike[str], key: str) -> Iterator[Path]:
-    """Yield a fresh ``runs_dir/.<key>.tmp-<pid>-<rand>/``; it becomes ``runs_dir/<key>/`` on success.
-
-    The temporary name is unique per process and call; on an exception it is removed. An existing
-    ``runs_dir/<key>`` (a previous attempt) is replaced only once the new directory is complete.
-    """
-    runs = Path(runs_dir)
-    runs.mkdir(parents=True, exist_ok=True)
-    tag = f"{os.getpid()}-{secrets.token_hex(6)}"
-    tmp = runs / f".{key}.tmp-{tag}"
-    tmp.mkdir()
-    try:
-        yield tmp
-        target = runs / key
-        if target.exists():
-            old = runs / f".{key}.old-{tag}"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
