@@ -76,14 +76,23 @@ def _configs(args: argparse.Namespace) -> None:
     from snakelab.core.errors import InputError
     from snakelab.segment.configs import check_section, resolve_run, write_configs
 
-    source = Path(args.section)
-    section = yaml.safe_load(source.read_text()) if source.exists() else None
-    if not isinstance(section, dict):
-        raise InputError(source, "segment", "expected the segment section as a YAML mapping")
-    section = section.get("segment", section)
-    check_section(section)
-    doc = resolve_run(section, args.run, _abs(args.root))
-    log.info("wrote %s", write_configs(doc, _abs(args.root)))
+    root = _abs(args.root)
+    if args.run_json is not None:
+        try:
+            doc = json.loads(args.run_json)
+        except json.JSONDecodeError as exc:
+            raise InputError(None, "--run-json", f"expected a JSON object ({exc.msg})") from None
+    else:
+        if args.section is None or args.run is None:
+            raise InputError(None, "--section", "give --run-json, or --section FILE with --run RUN")
+        source = Path(args.section)
+        section = yaml.safe_load(source.read_text())
+        if not isinstance(section, dict):
+            raise InputError(source, "segment", "expected a YAML mapping")
+        section = section.get("segment", section)
+        check_section(section)
+        doc = resolve_run(section, args.run, root)
+    log.info("wrote %s", write_configs(doc, root))
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -249,8 +258,9 @@ def register(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -
     p.set_defaults(handler=_convert)
 
     p = stage("configs", "store the run's sub-configs and write runs/{run}/run.yaml")
-    p.add_argument("--section", required=True, metavar="YAML", help="a config file (its segment: section)")
-    p.add_argument("--run", required=True, help="run id {name}__{repetition}")
+    p.add_argument("--run-json", metavar="JSON", help="the resolved run document (what the workflow passes)")
+    p.add_argument("--section", metavar="YAML", help="a config file with a complete segment: section")
+    p.add_argument("--run", help="run id {name}__{repetition} (with --section)")
     p.add_argument("--root", required=True, metavar="DIR", help="results/segment")
     p.set_defaults(handler=_configs)
 
