@@ -215,10 +215,22 @@ def resolve_run(section: Mapping[str, Any], run: str, root: str | os.PathLike[st
         "datasplit": datasplit,
         "shapes": {k: list(v) for k, v in architecture_shapes(arch, task).items()},
     }
-    doc["config_hash"] = hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+    doc["config_hash"] = _hash(doc, section)
     doc["repetition"] = int(entry["repetition"])
     doc["run"] = run
     return doc
+
+
+def _hash(doc: Mapping[str, Any], section: Mapping[str, Any]) -> str:
+    """sha256 of the run's canonical JSON, with dataset specs in place of their paths (the hash, and so
+    the seeds, do not depend on where the results directory lies)."""
+    keyed = copy.deepcopy(dict(doc))
+    resolved = keyed["datasplit"].pop("resolved")
+    names = [e["dataset"] for e in resolved["train"]] + [e["dataset"] for e in resolved["validate"]]
+    data = section.get("data") or {}
+    keyed["datasets"] = {n: data.get(n, n) for n in names}
+    keyed["weights"] = [e.get("weight", 1.0) for e in resolved["train"]]
+    return hashlib.sha256(canonical_json(keyed).encode("utf-8")).hexdigest()
 
 
 def seed_sequence(run: Mapping[str, Any]) -> np.random.SeedSequence:
