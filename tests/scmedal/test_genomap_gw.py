@@ -164,3 +164,17 @@ def test_gw_stops_on_tolerance_and_validates():
         gw_kl(c1, grid, "greedy")
     with pytest.raises(ValueError):
         gw_kl(c1, make_grid((4, 4)), "emd")
+
+
+def test_pot_loads_without_the_heavy_backends():
+    """``import_ot`` disables POT's TensorFlow/PyTorch/JAX backends; importing genomap loads no POT at all."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import snakelab.scmedal.genomap.make, snakelab.scmedal.genomap.stats; "
+        "assert 'ot' not in sys.modules; from snakelab.scmedal.genomap.gw import import_ot; import_ot(); "
+        "print(sorted(m for m in ('tensorflow', 'torch', 'jax') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
