@@ -45,8 +45,12 @@ def _section(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("section")
     group.add_argument("--config", metavar="YAML", help="a config file holding the scmedal section")
     group.add_argument("--spec", metavar="JSON", help="the resolved scmedal section (overrides --config)")
-    group.add_argument("--dataset", required=True, metavar="NAME", help="the dataset (scmedal.datasets.<name>)")
-    group.add_argument("--store", metavar="URL", help="metastore URL (default SNAKELAB_STORE_URL; none: no lineage)")
+    group.add_argument(
+        "--dataset", required=True, metavar="NAME", help="the dataset (scmedal.datasets.<name>)"
+    )
+    group.add_argument(
+        "--store", metavar="URL", help="metastore URL (default SNAKELAB_STORE_URL; none: no lineage)"
+    )
 
 
 def register(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
@@ -60,7 +64,9 @@ def register(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -
         sub.set_defaults(handler=_handler(name))
         return sub
 
-    sub = stage("demo-data", "pbmc68k_reduced with 4 pseudo-batches and a planted batch effect", section=False)
+    sub = stage(
+        "demo-data", "pbmc68k_reduced with 4 pseudo-batches and a planted batch effect", section=False
+    )
     sub.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
     sub.add_argument("--output", required=True, metavar="H5AD", help="the demo .h5ad to write")
 
@@ -76,7 +82,9 @@ def register(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -
     stage("splits", "cross-validation folds -> splits.json")
 
     sub = stage("train", "train one model on one fold")
-    sub.add_argument("--model", required=True, help="ae | aec | aec_batch | scmedalfe | scmedalfec | scmedalre")
+    sub.add_argument(
+        "--model", required=True, help="ae | aec | aec_batch | scmedalfe | scmedalfec | scmedalre"
+    )
     sub.add_argument("--fold", required=True, type=int)
 
     sub = stage("pca", "PCA baseline of one fold (fit on train)")

@@ -24,7 +24,9 @@ def compare_tables(all_scores: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataF
     for model, frame in per_model.items():
         stats = t_interval(frame)
         means[model] = {(*col, s): stats.loc[s, col] for col in frame.columns for s in ("mean", "sem", "std")}
-        cis[model] = {(*col, s): stats.loc[s, col] for col in frame.columns for s in ("mean", "CI_lower", "CI_upper")}
+        cis[model] = {
+            (*col, s): stats.loc[s, col] for col in frame.columns for s in ("mean", "CI_lower", "CI_upper")
+        }
         sil = frame[("batch", "silhouette")]
         for target, fold in ((lows, sil.idxmin()), (highs, sil.idxmax())):
             row = frame.loc[fold].to_dict()

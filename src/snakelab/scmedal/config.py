@@ -58,14 +58,23 @@ PRESETS: dict[str, dict[str, dict[str, float]]] = {
         "scmedalfec": {"recon": 2000.0, "cls": 1.0, "gen": 1.0},
         "scmedalre": {"cls": 0.4},
     },
-    "HH": {"scmedalfe": {"recon": 600.0, "gen": 1.0}, "scmedalfec": {"recon": 2000.0, "cls": 1.0, "gen": 1.0}},
+    "HH": {
+        "scmedalfe": {"recon": 600.0, "gen": 1.0},
+        "scmedalfec": {"recon": 2000.0, "cls": 1.0, "gen": 1.0},
+    },
 }
 
 DEFAULTS: dict[str, Any] = {
     "outdir": "results/scmedal",
     "seed": 42,
     "datasets": {},
-    "preprocess": {"min_genes": 10, "min_cells": 3, "target_sum": 10000.0, "n_top_genes": 2916, "hvg_flavor": "seurat"},
+    "preprocess": {
+        "min_genes": 10,
+        "min_cells": 3,
+        "target_sum": 10000.0,
+        "n_top_genes": 2916,
+        "hvg_flavor": "seurat",
+    },
     "splits": {"mode": "cells", "n_folds": 5, "folds": [1, 2, 3, 4, 5], "seed": 42, "holdout_stratify": None},
     "models": ["ae", "aec", "scmedalfe", "scmedalfec", "scmedalre"],
     "architecture": {
@@ -122,7 +131,9 @@ DEFAULTS: dict[str, Any] = {
         "num_iter": 100,
         "tol": 1.0e-9,
         "seed": 42,
-        "maps": [{"split": "train", "fold": 1, "celltypes": ["Dendritic"], "forced_batches": None, "n_cells": 300}],
+        "maps": [
+            {"split": "train", "fold": 1, "celltypes": ["Dendritic"], "forced_batches": None, "n_cells": 300}
+        ],
         "stats": None,
     },
     "mec": {
@@ -158,9 +169,12 @@ def section(config: Mapping[str, Any]) -> dict[str, Any]:
     elif raw.get("faithful") is False:
         raw["faithful"] = {}
     out = deep_merge(DEFAULTS, raw)
-    out["datasets"] = {name: deep_merge(DATASET_DEFAULTS, spec or {}) for name, spec in out["datasets"].items()}
+    out["datasets"] = {
+        name: deep_merge(DATASET_DEFAULTS, spec or {}) for name, spec in out["datasets"].items()
+    }
     out["genomap"]["maps"] = [
-        deep_merge({"forced_batches": None, "n_cells": 300, "celltypes": None}, m) for m in out["genomap"]["maps"]
+        deep_merge({"forced_batches": None, "n_cells": 300, "celltypes": None}, m)
+        for m in out["genomap"]["maps"]
     ]
     return out
 
@@ -194,7 +208,9 @@ def dataset(cfg: Mapping[str, Any], name: str, source: str | None = None) -> dic
     """``scmedal.datasets.<name>`` or a one-line error naming the known datasets."""
     datasets = cfg.get("datasets") or {}
     if name not in datasets:
-        raise InputError(source, "scmedal.datasets", f"no dataset {name!r}; expected one of {sorted(datasets)}")
+        raise InputError(
+            source, "scmedal.datasets", f"no dataset {name!r}; expected one of {sorted(datasets)}"
+        )
     return datasets[name]
 
 
@@ -212,7 +228,9 @@ def loss_weights(cfg: Mapping[str, Any], dataset_name: str, model: str) -> dict[
     preset = dataset(cfg, dataset_name).get("preset")
     if preset:
         if preset not in PRESETS:
-            raise InputError(None, f"scmedal.datasets.{dataset_name}.preset", f"expected one of {sorted(PRESETS)}")
+            raise InputError(
+                None, f"scmedal.datasets.{dataset_name}.preset", f"expected one of {sorted(PRESETS)}"
+            )
         weights.update(PRESETS[preset].get(model, {}))
     weights.update({k: float(v) for k, v in (cfg.get("loss_weights") or {}).get(model, {}).items()})
     return {k: float(v) for k, v in weights.items()}
@@ -301,7 +319,14 @@ def mec_run_name(cfg: Mapping[str, Any], dataset_name: str, features: str, targe
     from snakelab.scmedal.mec.names import mec_run_name as name
 
     parts = features.split("+")
-    runs = {p: run_name(cfg, dataset_name, "pca" if p == "X_pca" else p) for p in parts if p in (*MODELS, "X_pca")}
+    runs = {
+        p: run_name(cfg, dataset_name, "pca" if p == "X_pca" else p) for p in parts if p in (*MODELS, "X_pca")
+    }
     externals = {p: cfg["compare"]["external_latents"].get(p) for p in parts if p not in runs}
-    key = {"runs": runs, "external": externals, "n_estimators": cfg["mec"]["n_estimators"], "rf_seed": cfg["mec"]["rf_seed"]}
+    key = {
+        "runs": runs,
+        "external": externals,
+        "n_estimators": cfg["mec"]["n_estimators"],
+        "rf_seed": cfg["mec"]["rf_seed"],
+    }
     return name(features, target, key)

@@ -20,7 +20,9 @@ def subset_id(spec: Mapping[str, Any]) -> str:
     return hash12(dict(spec))[:8]
 
 
-def padded_forward(forward: Callable[[np.ndarray, np.ndarray], Any], x: np.ndarray, z: np.ndarray, chunk: int) -> list[np.ndarray]:
+def padded_forward(
+    forward: Callable[[np.ndarray, np.ndarray], Any], x: np.ndarray, z: np.ndarray, chunk: int
+) -> list[np.ndarray]:
     """Run ``forward`` (returns latent, recon) on blocks of exactly ``chunk`` rows; return [latent, recon]."""
     n = x.shape[0]
     outs: list[list[np.ndarray]] = [[], []]
@@ -37,9 +39,13 @@ def padded_forward(forward: Callable[[np.ndarray, np.ndarray], Any], x: np.ndarr
 
 
 def counterfactual_recon(
-    forward: Callable[[np.ndarray, np.ndarray], Any], x: np.ndarray, targets: Sequence[int], n_batches: int, chunk: int
+    forward: Callable[[np.ndarray, np.ndarray], Any],
+    x: np.ndarray,
+    targets: Sequence[int],
+    n_batches: int,
+    chunk: int,
 ) -> np.ndarray:
-    """recon [len(targets), n, G] float32: every row of ``x`` (scaled) reconstructed as from each target batch."""
+    """recon [len(targets), n, G] float32: each row of ``x`` (scaled) reconstructed as from each target."""
     n = x.shape[0]
     rows = np.tile(x, (len(targets), 1))
     z = np.zeros((n * len(targets), n_batches), dtype=np.float32)

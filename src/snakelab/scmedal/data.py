@@ -27,7 +27,9 @@ def min_max(x: Any) -> tuple[float, float]:
 def scale(x: np.ndarray, scaler: Mapping[str, float]) -> np.ndarray:
     """(x − min)/(max − min) as float32 (a constant matrix maps to 0)."""
     span = scaler["max"] - scaler["min"]
-    return ((np.asarray(x, dtype=np.float64) - scaler["min"]) / (span if span > 0 else 1.0)).astype(np.float32)
+    return ((np.asarray(x, dtype=np.float64) - scaler["min"]) / (span if span > 0 else 1.0)).astype(
+        np.float32
+    )
 
 
 def unscale(x: np.ndarray, scaler: Mapping[str, float]) -> np.ndarray:
@@ -110,7 +112,9 @@ def load_fold(
     import hashlib
 
     if hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest() != doc["obs_names_sha256"]:
-        raise InputError(splits_path, "obs_names_sha256", f"expected the splits of {adata_path} (cells differ)")
+        raise InputError(
+            splits_path, "obs_names_sha256", f"expected the splits of {adata_path} (cells differ)"
+        )
     x = adata.X
     x = x.tocsr() if sp.issparse(x) else np.asarray(x)
     raw = {s: x[idx[s]] for s in SPLITS}

@@ -35,7 +35,8 @@ def check_grid(n_genes: int, grid: tuple[int, int], source: str) -> None:
     rows, cols = grid
     if n_genes <= (cols - 1) * rows:
         raise InputError(
-            source, "genomap.grid",
+            source,
+            "genomap.grid",
             f"expected at least {(cols - 1) * rows + 1} genes for a {rows} x {cols} grid (found {n_genes}); "
             f"use at most {max(1, -(-n_genes // rows))} columns",
         )
@@ -63,21 +64,38 @@ def run_genomap(cfg: Mapping[str, Any], tree: Tree, dataset: str, index: int) ->
     spec = counterfactual_subset(cfg, fold, None, index)
     cf_path = tree.counterfactuals(fold, split, subset_id(spec))
     if not Path(cf_path).is_file():
-        raise InputError(cf_path, "counterfactuals", "expected the map's counterfactuals (counterfactuals stage)")
+        raise InputError(
+            cf_path, "counterfactuals", "expected the map's counterfactuals (counterfactuals stage)"
+        )
     cf = np.load(cf_path)
-    data = load_fold(tree.adata(), tree.splits(), fold, cfg["faithful"]["scaling_per_split"], cfg["training"]["max_dense_gb"])
+    data = load_fold(
+        tree.adata(),
+        tree.splits(),
+        fold,
+        cfg["faithful"]["scaling_per_split"],
+        cfg["training"]["max_dense_gb"],
+    )
     check_grid(data.n_genes, grid, tree.adata())
     position = {int(r): i for i, r in enumerate(data.index[split])}
     rows = np.array([position[int(r)] for r in cf["obs_index"]], dtype=np.int64)
     fe_recon = np.load(tree.recon("scmedalfe", fold, split))[rows]
     obs = pd.DataFrame({"obs_name": cf["obs_names"], "batch": cf["source_batch"], "celltype": cf["celltype"]})
-    matrix, meta = build_multibatch(data.rows(split, rows), fe_recon, cf["recon"], obs, [str(b) for b in cf["target_batches"]])
+    matrix, meta = build_multibatch(
+        data.rows(split, rows), fe_recon, cf["recon"], obs, [str(b) for b in cf["target_batches"]]
+    )
     name = genomap_name(int(item["n_cells"]), len(cf["target_batches"]), split, fold, item.get("celltypes"))
     write_multibatch(tree.multibatch_dir(name), matrix, [str(g) for g in cf["genes"]], meta)
     result = make_genomap(
-        tree.multibatch_dir(name), tree.genomap_dir(name), name, grid=grid, solver=gm["solver"],
-        epsilon=float(gm["epsilon"]), num_iter=int(gm["num_iter"]), tol=float(gm["tol"]),
-        forced_batches=item.get("forced_batches"), celltypes=item.get("celltypes"),
+        tree.multibatch_dir(name),
+        tree.genomap_dir(name),
+        name,
+        grid=grid,
+        solver=gm["solver"],
+        epsilon=float(gm["epsilon"]),
+        num_iter=int(gm["num_iter"]),
+        tol=float(gm["tol"]),
+        forced_batches=item.get("forced_batches"),
+        celltypes=item.get("celltypes"),
         cache_dir=f"{tree.root}/cache/genomap",
     )
     figure = Path(tree.genomap_dir(name)) / f"{name}.png"
@@ -102,10 +120,19 @@ def run_genomap_stats(cfg: Mapping[str, Any], tree: Tree, dataset: str) -> None:
     adata.file.close()
     col = stats["group_col"]
     if col not in obs.columns:
-        raise InputError(tree.adata(), f"obs[{col!r}]", "expected the genomap.stats.group_col column (add it to targets)")
-    batch_groups = obs.groupby(obs["batch"].astype(str), observed=True)[col].agg(lambda v: str(v.astype(str).mode().iloc[0]))
+        raise InputError(
+            tree.adata(), f"obs[{col!r}]", "expected the genomap.stats.group_col column (add it to targets)"
+        )
+    batch_groups = obs.groupby(obs["batch"].astype(str), observed=True)[col].agg(
+        lambda v: str(v.astype(str).mode().iloc[0])
+    )
     test = stats.get("test", "mwu")
     genomap_stats(
-        tree.genomap_dir(doc["gname"]), tree.multibatch_dir(doc["gname"]), doc["gname"], batch_groups.to_dict(),
-        stats["groups"], test, tree.genomap_stats(test),
+        tree.genomap_dir(doc["gname"]),
+        tree.multibatch_dir(doc["gname"]),
+        doc["gname"],
+        batch_groups.to_dict(),
+        stats["groups"],
+        test,
+        tree.genomap_stats(test),
     )

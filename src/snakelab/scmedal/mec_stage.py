@@ -50,7 +50,9 @@ def run_mec(cfg: Mapping[str, Any], tree: Tree, dataset: str, features: str, tar
 
     obs = fold_obs(tree, fold)
     if target not in obs["train"].columns:
-        raise InputError(tree.adata(), f"obs[{target!r}]", "expected the MEC target column (datasets.<name>.targets)")
+        raise InputError(
+            tree.adata(), f"obs[{target!r}]", "expected the MEC target column (datasets.<name>.targets)"
+        )
     log.info(LEAKAGE_CAVEAT)
     run_mec_fold(
         feature_latents(cfg, tree, features, fold),
@@ -80,9 +82,13 @@ def run_mec_aggregate(cfg: Mapping[str, Any], tree: Tree, dataset: str) -> None:
             ci = aggregate_run(run_dir, folds)
             rows.append(
                 summary_row(
-                    ci, target, features, cfg["splits"]["mode"],
+                    ci,
+                    target,
+                    features,
+                    cfg["splits"]["mode"],
                     is_batch_level(obs[target].astype(str).to_numpy(), obs["batch"].astype(str).to_numpy()),
-                    len(folds), Path(run_dir).name,
+                    len(folds),
+                    Path(run_dir).name,
                 )
             )
     write_summary(rows, tree.mec_summary())

@@ -70,10 +70,14 @@ class Tree:
         return f"{self.latent_fold(model, fold)}/scores_{split}_samplesize-{n}.csv"
 
     def all_scores(self, model: str, split: str) -> str:
-        return f"{self.latent_run(model)}/all_scores_{split}_samplesize-{self.cfg['scores']['sample_size']}.csv"
+        return (
+            f"{self.latent_run(model)}/all_scores_{split}_samplesize-{self.cfg['scores']['sample_size']}.csv"
+        )
 
     def mean_scores(self, model: str, split: str) -> str:
-        return f"{self.latent_run(model)}/mean_scores_{split}_samplesize-{self.cfg['scores']['sample_size']}.csv"
+        return (
+            f"{self.latent_run(model)}/mean_scores_{split}_samplesize-{self.cfg['scores']['sample_size']}.csv"
+        )
 
     def history_allfolds(self, model: str) -> str:
         return f"{self.latent_run(model)}/history_allfolds.csv"

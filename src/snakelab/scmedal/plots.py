@@ -30,7 +30,13 @@ def save(fig: Any, path: str | Path, dpi: int = 150) -> None:
     plt.close(fig)
 
 
-def loss_curves(history: pd.DataFrame, columns: Sequence[str], title: str, path: str | Path, band: pd.DataFrame | None = None) -> None:
+def loss_curves(
+    history: pd.DataFrame,
+    columns: Sequence[str],
+    title: str,
+    path: str | Path,
+    band: pd.DataFrame | None = None,
+) -> None:
     """One panel per loss (train solid, val dashed) against epoch; ``band``: per-epoch SD to shade."""
     import seaborn as sns
 
@@ -43,7 +49,9 @@ def loss_curves(history: pd.DataFrame, columns: Sequence[str], title: str, path:
                 continue
             sns.lineplot(x=history["epoch"], y=history[col], ax=ax, linestyle=style, label=col)
             if band is not None and col in band:
-                ax.fill_between(history["epoch"], history[col] - band[col], history[col] + band[col], alpha=0.2)
+                ax.fill_between(
+                    history["epoch"], history[col] - band[col], history[col] + band[col], alpha=0.2
+                )
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.set_ylabel("")
@@ -52,7 +60,15 @@ def loss_curves(history: pd.DataFrame, columns: Sequence[str], title: str, path:
     save(fig, path)
 
 
-def scatter(coords: np.ndarray, labels: Sequence[Any], title: str, path: str | Path, xlabel: str, ylabel: str, legend_title: str) -> None:
+def scatter(
+    coords: np.ndarray,
+    labels: Sequence[Any],
+    title: str,
+    path: str | Path,
+    xlabel: str,
+    ylabel: str,
+    legend_title: str,
+) -> None:
     """Scatter of 2-d ``coords`` coloured by ``labels`` (size 3, no edge, rasterised, legend outside)."""
     import seaborn as sns
 
@@ -60,13 +76,27 @@ def scatter(coords: np.ndarray, labels: Sequence[Any], title: str, path: str | P
     fig, ax = plt.subplots(figsize=(6, 5))
     order = sorted(pd.unique(pd.Series(labels).astype(str)))
     sns.scatterplot(
-        x=coords[:, 0], y=coords[:, 1], hue=pd.Series(labels).astype(str).to_numpy(), hue_order=order,
-        s=3, linewidth=0, rasterized=True, ax=ax, palette="tab20" if len(order) > 10 else "tab10",
+        x=coords[:, 0],
+        y=coords[:, 1],
+        hue=pd.Series(labels).astype(str).to_numpy(),
+        hue_order=order,
+        s=3,
+        linewidth=0,
+        rasterized=True,
+        ax=ax,
+        palette="tab20" if len(order) > 10 else "tab10",
     )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(title=legend_title, bbox_to_anchor=(1.02, 1), loc="upper left", markerscale=3, fontsize=7, frameon=False)
+    ax.legend(
+        title=legend_title,
+        bbox_to_anchor=(1.02, 1),
+        loc="upper left",
+        markerscale=3,
+        fontsize=7,
+        frameon=False,
+    )
     save(fig, path)
 
 
@@ -80,7 +110,14 @@ def panels(coords: np.ndarray, colourings: Mapping[str, Sequence[Any]], title: s
         values = pd.Series(labels).astype(str).to_numpy()
         order = sorted(set(values))
         sns.scatterplot(
-            x=coords[:, 0], y=coords[:, 1], hue=values, hue_order=order, s=3, linewidth=0, rasterized=True, ax=ax,
+            x=coords[:, 0],
+            y=coords[:, 1],
+            hue=values,
+            hue_order=order,
+            s=3,
+            linewidth=0,
+            rasterized=True,
+            ax=ax,
             palette="tab20" if len(order) > 10 else "tab10",
         )
         ax.set_title(f"{title}: {name}")
@@ -101,7 +138,9 @@ def compare_chart(ci: pd.DataFrame, path: str | Path, title: str) -> None:
     plt = _pyplot()
     labels = list(dict.fromkeys(ci.columns.get_level_values(0)))
     metrics = list(dict.fromkeys(ci.columns.get_level_values(1)))
-    fig, axes = plt.subplots(len(labels), len(metrics), figsize=(4 * len(metrics), 3.2 * len(labels)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(labels), len(metrics), figsize=(4 * len(metrics), 3.2 * len(labels)), squeeze=False
+    )
     palette = dict(zip(ci.index, sns.color_palette("tab10", len(ci.index)), strict=False))
     for i, label in enumerate(labels):
         for j, metric in enumerate(metrics):
@@ -110,7 +149,9 @@ def compare_chart(ci: pd.DataFrame, path: str | Path, title: str) -> None:
             lower, upper = ci[(label, metric, "CI_lower")], ci[(label, metric, "CI_upper")]
             ax.bar(range(len(mean)), mean, color=[palette[m] for m in ci.index])
             err = np.vstack([(mean - lower).to_numpy(), (upper - mean).to_numpy()])
-            ax.errorbar(range(len(mean)), mean, yerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3)
+            ax.errorbar(
+                range(len(mean)), mean, yerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3
+            )
             ax.set_xticks(range(len(mean)), ci.index, rotation=45, ha="right")
             ax.set_title(f"{metric} ({label})")
             ax.axhline(0, color="grey", linewidth=0.5)

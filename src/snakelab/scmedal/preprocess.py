@@ -33,7 +33,7 @@ def read_input(path: str | Path, spec: Mapping[str, Any]) -> Any:
         raise InputError(path, "input", "expected an existing .h5ad file")
     try:
         adata = ad.read_h5ad(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is an input error
+    except Exception as exc:
         raise InputError(path, "input", f"expected an AnnData .h5ad file ({type(exc).__name__})") from None
     source = spec.get("x", "X")
     if source == "X":
@@ -77,7 +77,7 @@ def read_input(path: str | Path, spec: Mapping[str, Any]) -> Any:
 
 
 def _label_columns(adata: Any, spec: Mapping[str, Any]) -> tuple[Any, dict[str, int]]:
-    """Drop listed values and cells without a batch/cell type; rename to batch/celltype (sorted categories)."""
+    """Drop listed values and cells without batch/cell type; rename to batch/celltype (sorted categories)."""
     import pandas as pd
 
     counts: dict[str, int] = {}
@@ -98,7 +98,9 @@ def _label_columns(adata: Any, spec: Mapping[str, Any]) -> tuple[Any, dict[str, 
     celltype = obs[spec["celltype_key"]].astype(str).to_numpy()
     targets = list(dict.fromkeys(spec.get("targets") or []))
     keepcols = {
-        t: obs[t].to_numpy() for t in targets if t not in ("batch", "celltype", spec["batch_key"], spec["celltype_key"])
+        t: obs[t].to_numpy()
+        for t in targets
+        if t not in ("batch", "celltype", spec["batch_key"], spec["celltype_key"])
     }
     new = pd.DataFrame(index=obs.index)
     new["batch"] = pd.Categorical(batch, categories=sorted(set(batch)))
@@ -112,7 +114,9 @@ def _label_columns(adata: Any, spec: Mapping[str, Any]) -> tuple[Any, dict[str, 
     return adata, counts
 
 
-def preprocess_adata(adata: Any, spec: Mapping[str, Any], params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+def preprocess_adata(
+    adata: Any, spec: Mapping[str, Any], params: Mapping[str, Any]
+) -> tuple[Any, dict[str, Any]]:
     """The spec §2 sequence on ``adata`` (already read by :func:`read_input`); returns (adata, report)."""
     import scanpy as sc
 
@@ -148,7 +152,13 @@ def preprocess_adata(adata: Any, spec: Mapping[str, Any], params: Mapping[str, A
     return adata, report
 
 
-def run(input_path: str | Path, spec: Mapping[str, Any], params: Mapping[str, Any], adata_out: str, report_out: str) -> None:
+def run(
+    input_path: str | Path,
+    spec: Mapping[str, Any],
+    params: Mapping[str, Any],
+    adata_out: str,
+    report_out: str,
+) -> None:
     """Stage ``preprocess``: read, check, preprocess; write ``adata.h5ad`` and ``preprocess.json``."""
     adata = read_input(input_path, spec)
     adata, report = preprocess_adata(adata, spec, params)

@@ -43,7 +43,9 @@ def clustering_scores(latent: np.ndarray, labels: np.ndarray) -> dict[str, float
     }
 
 
-def score_table(latents: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray], idx: np.ndarray) -> pd.DataFrame:
+def score_table(
+    latents: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray], idx: np.ndarray
+) -> pd.DataFrame:
     """Rows = latent names (``dataset_type``), columns (label, metric), on the cells ``idx``."""
     rows = {}
     for name, latent in latents.items():

@@ -46,11 +46,12 @@ def merge_rare(batch: np.ndarray, celltype: np.ndarray, n_folds: int) -> np.ndar
 def _check_counts(labels: np.ndarray, n_folds: int, field: str, source: str | None) -> None:
     values, counts = np.unique(labels, return_counts=True)
     if (counts < n_folds).any():
-        bad = values[counts < n_folds][0]
+        bad = str(values[counts < n_folds][0])
         raise InputError(
             source,
             f"obs[{field!r}]",
-            f"expected >= {n_folds} cells per {field} for {n_folds} folds, found {counts[values == bad][0]} in {bad!r}",
+            f"expected >= {n_folds} cells per {field} for {n_folds} folds, "
+            f"found {int(counts[values == bad][0])} in {bad!r}",
         )
 
 
@@ -63,7 +64,9 @@ def cell_folds(batch: np.ndarray, celltype: np.ndarray, n_folds: int, seed: int)
     return [np.sort(test) for _, test in skf.split(np.zeros(len(strata)), strata)]
 
 
-def cell_splits(batch: np.ndarray, celltype: np.ndarray, n_folds: int, seed: int) -> dict[str, dict[str, list[int]]]:
+def cell_splits(
+    batch: np.ndarray, celltype: np.ndarray, n_folds: int, seed: int
+) -> dict[str, dict[str, list[int]]]:
     """Split k (1-based): test = F_{k−1}, val = F_{k mod n}, train = the rest (sorted 0-based rows)."""
     folds = cell_folds(batch, celltype, n_folds, seed)
     out = {}
@@ -77,7 +80,8 @@ def cell_splits(batch: np.ndarray, celltype: np.ndarray, n_folds: int, seed: int
 def batch_splits(
     batch: np.ndarray, celltype: np.ndarray, stratify: np.ndarray, n_folds: int, seed: int
 ) -> dict[str, dict[str, list[int]]]:
-    """Batches held out: StratifiedGroupKFold(groups = batch, y = stratify); val = stratified 25% of the rest."""
+    """Batches held out: StratifiedGroupKFold(groups = batch, y = stratify); val = a stratified 25%
+    of the remaining cells."""
     from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
     sgkf = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
@@ -85,7 +89,11 @@ def batch_splits(
     for k, (rest, test) in enumerate(sgkf.split(np.zeros(len(batch)), stratify, groups=batch), start=1):
         strata = merge_rare(batch[rest], celltype[rest], 4)
         train, val = train_test_split(rest, test_size=0.25, random_state=seed, stratify=strata)
-        out[str(k)] = {"train": np.sort(train).tolist(), "val": np.sort(val).tolist(), "test": np.sort(test).tolist()}
+        out[str(k)] = {
+            "train": np.sort(train).tolist(),
+            "val": np.sort(val).tolist(),
+            "test": np.sort(test).tolist(),
+        }
     return out
 
 
@@ -108,8 +116,14 @@ def make_splits(
         folds = cell_splits(batch, celltype, n_folds, seed)
     elif mode == "batches":
         if len(batches) < n_folds:
-            raise InputError(source, "obs['batch']", f"expected >= {n_folds} batches for batches mode, found {len(batches)}")
-        folds = batch_splits(batch, celltype, celltype if stratify is None else np.asarray(stratify).astype(str), n_folds, seed)
+            raise InputError(
+                source,
+                "obs['batch']",
+                f"expected >= {n_folds} batches for batches mode, found {len(batches)}",
+            )
+        folds = batch_splits(
+            batch, celltype, celltype if stratify is None else np.asarray(stratify).astype(str), n_folds, seed
+        )
     else:
         raise InputError(source, "splits.mode", f"expected cells or batches, found {mode!r}")
     digest = hashlib.sha256("\n".join(obs_names).encode("utf-8")).hexdigest()
@@ -126,7 +140,9 @@ def make_splits(
     }
 
 
-def run(adata_path: str | Path, params: Mapping[str, Any], targets: Sequence[str], output: str | Path) -> None:
+def run(
+    adata_path: str | Path, params: Mapping[str, Any], targets: Sequence[str], output: str | Path
+) -> None:
     """Stage ``splits``: read the preprocessed ``adata.h5ad`` obs and write ``splits.json``."""
     import anndata as ad
 

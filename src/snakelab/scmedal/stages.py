@@ -99,7 +99,7 @@ def splits(args: argparse.Namespace) -> None:
 def train(args: argparse.Namespace) -> None:
     from snakelab.scmedal.train import train_job
 
-    cfg, tree = _setup(args)
+    cfg, _ = _setup(args)
     C.check_model(args.model, args.config)
     fold = _check_fold(cfg, args.fold, args.config)
     train_job(cfg, args.dataset, args.model, fold)
@@ -112,7 +112,13 @@ def pca(args: argparse.Namespace) -> None:
 
     cfg, tree = _setup(args)
     fold = _check_fold(cfg, args.fold, args.config)
-    data = load_fold(tree.adata(), tree.splits(), fold, cfg["faithful"]["scaling_per_split"], cfg["training"]["max_dense_gb"])
+    data = load_fold(
+        tree.adata(),
+        tree.splits(),
+        fold,
+        cfg["faithful"]["scaling_per_split"],
+        cfg["training"]["max_dense_gb"],
+    )
     for split, latent in pca_latents(data, int(cfg["scores"]["pca_components"]), int(cfg["seed"])).items():
         save_npy(tree.latent("pca", fold, split), latent)
 
@@ -140,14 +146,21 @@ def scores(args: argparse.Namespace) -> None:
         write_csv(table, tree.scores(model, fold, split))
         for lab in ("celltype", "batch"):
             plots.scatter(
-                latent[:, :2], labels[lab], f"{name} (fold {fold})", tree.latent_png(model, fold, split, lab),
-                "dim 1", "dim 2", lab,
+                latent[:, :2],
+                labels[lab],
+                f"{name} (fold {fold})",
+                tree.latent_png(model, fold, split, lab),
+                "dim 1",
+                "dim 2",
+                lab,
             )
     if model != "pca":
         history = pd.read_csv(tree.history(model, fold))
         plots.loss_curves(history, loss_columns(history), f"{model} fold {fold}", tree.loss_png(model, fold))
     if model == "scmedalre" and cfg["splits"]["mode"] == "batches":
-        log.warning("batches mode: scmedalre test batch scores are not meaningful (test batches unseen, z = 0)")
+        log.warning(
+            "batches mode: scmedalre test batch scores are not meaningful (test batches unseen, z = 0)"
+        )
 
 
 def aggregate(args: argparse.Namespace) -> None:
@@ -167,7 +180,9 @@ def aggregate(args: argparse.Namespace) -> None:
         write_csv(stacked, tree.history_allfolds(model), index=False)
         write_csv(mean, tree.mean_history_allfolds(model), index=False)
         band = stacked.groupby("epoch").std(numeric_only=True).reindex(mean["epoch"]).reset_index(drop=True)
-        plots.loss_curves(mean, A.loss_columns(mean), f"{model}: mean over folds (± SD)", tree.avg_loss_png(model), band)
+        plots.loss_curves(
+            mean, A.loss_columns(mean), f"{model}: mean over folds (± SD)", tree.avg_loss_png(model), band
+        )
 
 
 def compare(args: argparse.Namespace) -> None:
@@ -186,24 +201,46 @@ def compare(args: argparse.Namespace) -> None:
     tables = compare_tables(frames)
     for key in ("allscores", "means", "ci", "min", "max"):
         write_csv(tables[key], tree.compare_file(split, key))
-    plots.compare_chart(tables["ci"], tree.compare_file(split, "png"), f"{args.dataset}: {split} split, mean over folds, 95% CI")
+    plots.compare_chart(
+        tables["ci"],
+        tree.compare_file(split, "png"),
+        f"{args.dataset}: {split} split, mean over folds, 95% CI",
+    )
 
 
 # ---------------------------------------------------------------- counterfactuals, UMAP
-def counterfactual_subset(cfg: Mapping[str, Any], fold: int, subset: int | None, map_index: int | None) -> dict[str, Any]:
+def counterfactual_subset(
+    cfg: Mapping[str, Any], fold: int, subset: int | None, map_index: int | None
+) -> dict[str, Any]:
     """The subset spec of a counterfactual request (``counterfactuals.subsets[i]`` or ``genomap.maps[i]``)."""
     if map_index is not None:
         maps = cfg["genomap"]["maps"]
         if not 0 <= map_index < len(maps):
             raise InputError(None, "--map", f"expected 0..{len(maps) - 1}")
         m = maps[map_index]
-        return {"split": m["split"], "fold": fold, "celltypes": m.get("celltypes"), "forced_batches": m.get("forced_batches"),
-                "n_cells": int(m["n_cells"]), "seed": int(cfg["genomap"]["seed"]), "target_batches": None}
+        return {
+            "split": m["split"],
+            "fold": fold,
+            "celltypes": m.get("celltypes"),
+            "forced_batches": m.get("forced_batches"),
+            "n_cells": int(m["n_cells"]),
+            "seed": int(cfg["genomap"]["seed"]),
+            "target_batches": None,
+        }
     subsets = cfg["counterfactuals"]["subsets"]
     if subset is None or not 0 <= subset < len(subsets):
-        raise InputError(None, "--subset", f"expected 0..{len(subsets) - 1} (counterfactuals.subsets) or --map")
-    spec = {"split": "test", "celltypes": None, "forced_batches": None, "n_cells": 300, "seed": 0, "target_batches": None,
-            "obs_names": None}
+        raise InputError(
+            None, "--subset", f"expected 0..{len(subsets) - 1} (counterfactuals.subsets) or --map"
+        )
+    spec = {
+        "split": "test",
+        "celltypes": None,
+        "forced_batches": None,
+        "n_cells": 300,
+        "seed": 0,
+        "target_batches": None,
+        "obs_names": None,
+    }
     spec.update(subsets[subset])
     spec["fold"] = fold
     return spec

@@ -25,7 +25,9 @@ def make_synthetic(n_cells: int, n_genes: int, n_batches: int, n_celltypes: int,
     rng = seeded_rng(seed, 0)
     rank = min(10, n_celltypes, n_genes)
     base = rng.normal(0.0, 1.0, n_genes)
-    programme = rng.normal(0.0, 1.0, (n_celltypes, rank)) @ rng.normal(0.0, 1.0 / np.sqrt(rank), (rank, n_genes))
+    programme = rng.normal(0.0, 1.0, (n_celltypes, rank)) @ rng.normal(
+        0.0, 1.0 / np.sqrt(rank), (rank, n_genes)
+    )
     shifts = rng.normal(0.0, 0.3, (n_batches, n_genes))
     celltype = rng.integers(0, n_celltypes, n_cells)
     batch = rng.integers(0, n_batches, n_cells)

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from snakelab.core.atomic import atomic_directory, atomic_path, write_text
-from snakelab.core.seeds import integer_seed, rng as seeded_rng
+from snakelab.core.seeds import integer_seed
+from snakelab.core.seeds import rng as seeded_rng
 from snakelab.scmedal import config as C
 from snakelab.scmedal.data import FoldData, load_fold
 from snakelab.scmedal.paths import Tree
@@ -64,7 +65,11 @@ def train_job(cfg: Mapping[str, Any], dataset: str, model_name: str, fold: int) 
     seeds = job_seeds(cfg, fold, model_name)
     device = setup_tensorflow(seeds["keras"], int(training["threads"]), training["device"])
     data = load_fold(
-        tree.adata(), tree.splits(), fold, cfg["faithful"]["scaling_per_split"], float(training["max_dense_gb"])
+        tree.adata(),
+        tree.splits(),
+        fold,
+        cfg["faithful"]["scaling_per_split"],
+        float(training["max_dense_gb"]),
     )
     weights = C.loss_weights(cfg, dataset, model_name)
     model = build_model(model_name, data.n_genes, len(data.batches), len(data.celltypes), cfg["architecture"])
@@ -82,18 +87,37 @@ def train_job(cfg: Mapping[str, Any], dataset: str, model_name: str, fold: int) 
 
     train_data = (data.rows("train"), z_tr, zin_tr, y_tr) if "train" in data.dense else train_rows
 
-    early = not (cfg["faithful"]["no_early_stopping_fe_re"] and model_name in ("scmedalfe", "scmedalfec", "scmedalre"))
+    early = not (
+        cfg["faithful"]["no_early_stopping_fe_re"] and model_name in ("scmedalfe", "scmedalfec", "scmedalre")
+    )
     val = (data.rows("val"), data.z("val"), data.z_input("val"), data.y("val"))
     log.info(
         "%s fold %d: %d train cells x %d genes, %d batches, %d cell types, %d parameters, weights %s",
-        model_name, fold, data.n("train"), data.n_genes, len(data.batches), len(data.celltypes),
-        model.parameter_count(), weights,
+        model_name,
+        fold,
+        data.n("train"),
+        data.n_genes,
+        len(data.batches),
+        len(data.celltypes),
+        model.parameter_count(),
+        weights,
     )
-    result = fit(trainer, train_data, data.n("train"), val, seeded_rng(seeds["shuffle"]), seeds["noise"], training, early)
+    result = fit(
+        trainer,
+        train_data,
+        data.n("train"),
+        val,
+        seeded_rng(seeds["shuffle"]),
+        seeds["noise"],
+        training,
+        early,
+    )
 
     chunk = int(training["inference_batch_size"])
     for split in C.SPLITS:
-        latent, recon = predict(model, lambda sl, s=split: data.rows(s, sl), data.z_input(split), data.n(split), chunk)
+        latent, recon = predict(
+            model, lambda sl, s=split: data.rows(s, sl), data.z_input(split), data.n(split), chunk
+        )
         save_npy(tree.latent(model_name, fold, split), latent)
         if split in training["save_recon"]:
             save_npy(tree.recon(model_name, fold, split), recon)
@@ -132,12 +156,28 @@ def train_job(cfg: Mapping[str, Any], dataset: str, model_name: str, fold: int) 
         if result.best_epoch != 0:
             names.append(checkpoints.write(model, tmp, result.best_epoch))
         checkpoints.write_state_file(tmp, names, names[-1])
-        params = {"model": model_name, "fold": fold, "n_genes": data.n_genes, "batches": data.batches,
-                  "celltypes": data.celltypes, "architecture": cfg["architecture"], "loss_weights": weights,
-                  "training": dict(training)}
+        params = {
+            "model": model_name,
+            "fold": fold,
+            "n_genes": data.n_genes,
+            "batches": data.batches,
+            "celltypes": data.celltypes,
+            "architecture": cfg["architecture"],
+            "loss_weights": weights,
+            "training": dict(training),
+        }
         (tmp / "model_params.yaml").write_text(yaml.safe_dump(params, sort_keys=True), encoding="utf-8")
-        (tmp / "training.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    log.info("%s fold %d: best epoch %d of %d, %.1f s", model_name, fold, result.best_epoch, result.epochs_run, result.seconds)
+        (tmp / "training.json").write_text(
+            json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    log.info(
+        "%s fold %d: best epoch %d of %d, %.1f s",
+        model_name,
+        fold,
+        result.best_epoch,
+        result.epochs_run,
+        result.seconds,
+    )
     return info
 
 

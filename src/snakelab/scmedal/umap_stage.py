@@ -41,8 +41,12 @@ def embed(x: np.ndarray, params: Mapping[str, Any], scanpy_way: bool) -> np.ndar
     import umap
 
     reducer = umap.UMAP(
-        n_neighbors=params["n_neighbors"], min_dist=params["min_dist"], n_components=2, metric="euclidean",
-        random_state=params["seed"], n_jobs=1,
+        n_neighbors=params["n_neighbors"],
+        min_dist=params["min_dist"],
+        n_components=2,
+        metric="euclidean",
+        random_state=params["seed"],
+        n_jobs=1,
     )
     return reducer.fit_transform(np.asarray(x, dtype=np.float32))
 
@@ -63,7 +67,13 @@ def run_umap(cfg: Mapping[str, Any], tree: Tree, model: str, split: str, fold: i
 
         from snakelab.scmedal.data import load_fold
 
-        data = load_fold(tree.adata(), tree.splits(), fold, cfg["faithful"]["scaling_per_split"], cfg["training"]["max_dense_gb"])
+        data = load_fold(
+            tree.adata(),
+            tree.splits(),
+            fold,
+            cfg["faithful"]["scaling_per_split"],
+            cfg["training"]["max_dense_gb"],
+        )
         x = data.rows(split, rows)
         x = PCA(n_components=min(50, *x.shape), random_state=params["seed"]).fit_transform(x)
         latent_name = "X_pca"
@@ -87,6 +97,12 @@ def run_umap(cfg: Mapping[str, Any], tree: Tree, model: str, split: str, fold: i
             plots.scatter(coords, table[col], title, f"{base}_{col}.png", "UMAP1", "UMAP2", col)
             files.append(f"{base}_{col}.png")
     plots.panels(
-        coords, {"celltype": table["celltype"], "batch": table["batch"]}, title, tree.umap_done(model, split, fold).replace(".json", ".png")
+        coords,
+        {"celltype": table["celltype"], "batch": table["batch"]},
+        title,
+        tree.umap_done(model, split, fold).replace(".json", ".png"),
     )
-    write_text(tree.umap_done(model, split, fold), json.dumps({"files": files, "n_cells": int(rows.size)}, indent=2) + "\n")
+    write_text(
+        tree.umap_done(model, split, fold),
+        json.dumps({"files": files, "n_cells": int(rows.size)}, indent=2) + "\n",
+    )

@@ -1,6 +1,7 @@
 """Adam as Keras computes it (spec §4 "Training loop"), with the reference's duplicate-update defect.
 
-Per update with step count t: m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g²;
+Per update with step count t (float32, in Keras's operation order): m ← m + (g − m)(1 − β1);
+v ← v + (g² − v)(1 − β2);
 w ← w − lr·√(1 − β2^t)/(1 − β1^t) · m/(√v + ε). ``duplicates`` lists variables that get a second
 successive update with the same gradient and the same t (``faithful.duplicate_tied_updates``: the
 reference's FE/FEC update list names the 6 tied encoder variables twice).
@@ -36,9 +37,11 @@ class Adam:
 
     def apply(self, grads: Sequence[tf.Tensor]) -> None:
         t = tf.cast(self.iterations.assign_add(1), tf.float32)
-        alpha = self.lr * tf.sqrt(1.0 - tf.pow(self.beta_2, t)) / (1.0 - tf.pow(self.beta_1, t))
+        beta_1 = tf.constant(self.beta_1, tf.float32)
+        beta_2 = tf.constant(self.beta_2, tf.float32)
+        alpha = self.lr * tf.sqrt(1.0 - tf.pow(beta_2, t)) / (1.0 - tf.pow(beta_1, t))
         for var, g, m, v, n in zip(self.variables, grads, self.m, self.v, self.repeat, strict=True):
             for _ in range(n):
-                m.assign(self.beta_1 * m + (1.0 - self.beta_1) * g)
-                v.assign(self.beta_2 * v + (1.0 - self.beta_2) * tf.square(g))
-                var.assign_sub(alpha * m / (tf.sqrt(v) + self.epsilon))
+                m.assign_add((g - m) * (1.0 - beta_1))
+                v.assign_add((tf.square(g) - v) * (1.0 - beta_2))
+                var.assign_sub((m * alpha) / (tf.sqrt(v) + self.epsilon))

@@ -59,9 +59,13 @@ class Model:
     @property
     def classifier_target(self) -> str | None:
         """``celltype``, ``batch`` or None: what the cls head predicts."""
-        return {"aec": "celltype", "scmedalfec": "celltype", "aec_batch": "batch", "scmedalre": "batch"}.get(self.name)
+        return {"aec": "celltype", "scmedalfec": "celltype", "aec_batch": "batch", "scmedalre": "batch"}.get(
+            self.name
+        )
 
-    def forward(self, x: tf.Tensor, z: tf.Tensor, training: bool = False, seed: tf.Tensor | None = None) -> dict:
+    def forward(
+        self, x: tf.Tensor, z: tf.Tensor, training: bool = False, seed: tf.Tensor | None = None
+    ) -> dict:
         if self.is_re:
             return self._forward_re(x, z, training, seed)
         enc = self.parts["encoder"]

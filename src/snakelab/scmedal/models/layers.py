@@ -53,7 +53,10 @@ class TiedDecoder(keras.layers.Layer):
         self.last_activation = keras.activations.get(last_activation)
 
     def build(self, input_shape) -> None:
-        self.biases = [self.add_weight(shape=(n,), initializer="zeros", name=f"bias_{i}") for i, n in enumerate(self.sizes)]
+        self.biases = [
+            self.add_weight(shape=(n,), initializer="zeros", name=f"bias_{i}")
+            for i, n in enumerate(self.sizes)
+        ]
 
     def call(self, latent: tf.Tensor, kernels: Sequence[tf.Variable]) -> tf.Tensor:
         h = latent

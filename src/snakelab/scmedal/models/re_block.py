@@ -46,7 +46,10 @@ class REBlock(keras.layers.Layer):
         self.n_batches, self.units = n_batches, units
         self.prior_scale, self.kl_weight, self.kl_exact = prior_scale, kl_weight, kl_exact
         self.post_loc_init_scale = post_loc_init_scale
-        self.rho_range = (softplus_inverse(post_scale_init[0] - 1e-5), softplus_inverse(post_scale_init[1] - 1e-5))
+        self.rho_range = (
+            softplus_inverse(post_scale_init[0] - 1e-5),
+            softplus_inverse(post_scale_init[1] - 1e-5),
+        )
         self.norm = keras.layers.BatchNormalization()
 
     def build(self, input_shape) -> None:

@@ -160,7 +160,9 @@ class Trainer:
             sums["kl_loss"] = zero
         return sums
 
-    def evaluate(self, x: np.ndarray, z: np.ndarray, zin: np.ndarray, y: np.ndarray, chunk: int) -> dict[str, float]:
+    def evaluate(
+        self, x: np.ndarray, z: np.ndarray, zin: np.ndarray, y: np.ndarray, chunk: int
+    ) -> dict[str, float]:
         """Exact per-cell means over all rows (KL omitted: ``kl_loss`` = 0), and their total."""
         n = x.shape[0]
         acc: dict[str, float] = {}
@@ -170,7 +172,9 @@ class Trainer:
             for k, v in part.items():
                 acc[k] = acc.get(k, 0.0) + float(v)
         means = {k: v / n for k, v in acc.items()}
-        means["total_loss"] = float(_total(self.model, self.weights, {k: tf.constant(v) for k, v in means.items()}))
+        means["total_loss"] = float(
+            _total(self.model, self.weights, {k: tf.constant(v) for k, v in means.items()})
+        )
         return means
 
 
@@ -189,7 +193,8 @@ class TrainResult:
 
 def fit(
     trainer: Trainer,
-    train: tuple[np.ndarray, ...] | Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    train: tuple[np.ndarray, ...]
+    | Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
     n_train: int,
     val: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     rng: np.random.Generator,
@@ -225,7 +230,10 @@ def fit(
         order = rng.permutation(n_train)
         if dense:
             total, n_steps_t = trainer.epoch(
-                *tensors, tf.constant(order, tf.int32), tf.constant(batch_size), tf.constant(noise_seed % 2**31, tf.int32),
+                *tensors,
+                tf.constant(order, tf.int32),
+                tf.constant(batch_size),
+                tf.constant(noise_seed % 2**31, tf.int32),
                 tf.constant(step, tf.int32),
             )
             n_steps = int(n_steps_t)
@@ -253,7 +261,14 @@ def fit(
         if stopper.update(epoch, row[monitor]) and early_stopping and es_cfg["restore_best"]:
             best_state = model.get_state()
         if epoch % 10 == 0 or epoch == 1:
-            log.info("epoch %d: %s %.6g (best %.6g at %d)", epoch, monitor, row[monitor], stopper.best_value, stopper.best_epoch)
+            log.info(
+                "epoch %d: %s %.6g (best %.6g at %d)",
+                epoch,
+                monitor,
+                row[monitor],
+                stopper.best_value,
+                stopper.best_epoch,
+            )
         if stopper.should_stop:
             log.info("early stopping after epoch %d (best epoch %d)", epoch, stopper.best_epoch)
             break
