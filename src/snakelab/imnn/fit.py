@@ -28,8 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from snakelab.core import atomic
 from snakelab.imnn import early_stopping as es
+from snakelab.imnn import npz
 from snakelab.imnn.fisher import LossAux
 
 log = logging.getLogger("snakelab.imnn.fit")
@@ -90,16 +90,23 @@ def make_body(
     patience: int,
     min_iterations: int,
     max_iterations: int,
+    compile_pieces: bool = False,
 ) -> tuple[Callable, Callable]:
-    """(iteration body, chunk runner) on a :class:`Carry`; ``body(carry, start, data, val_data)``."""
+    """(iteration body, chunk runner) on a :class:`Carry`; ``body(carry, start, data, val_data)``.
 
-    def body(carry: Carry, start: jax.Array, data: Any, val_data: Any) -> Carry:
-        loss, grads, aux = train(carry.w, carry.i, data)
+    ``compile_pieces``: jit the optimiser update and the bookkeeping separately (host-driven problems,
+    whose ``train``/``validate`` cannot be traced); otherwise the whole body is traced by the caller.
+    """
+
+    def update(carry: Carry, grads: Any) -> tuple[Any, Any]:
         updates, opt_state = optimiser.update(grads, carry.opt_state, carry.w)
-        w_new = optax.apply_updates(carry.w, updates)
+        return optax.apply_updates(carry.w, updates), opt_state
+
+    def record(
+        carry: Carry, start: jax.Array, loss: jax.Array, aux: Any, val_aux: Any, w_new: Any, opt_state: Any
+    ) -> Carry:
         row = _stats_row(aux)
-        if validate is not None:
-            val_aux = validate(w_new, val_data)
+        if val_aux is not None:
             row.update({f"val_{k}": v for k, v in _stats_row(val_aux).items()})
             monitored, w_monitored = val_aux.detF, w_new
         else:
@@ -119,6 +126,15 @@ def make_body(
         history = {k: buf.at[index].set(row[k].astype(buf.dtype)) for k, buf in carry.history.items()}
         return Carry(carry.i + 1, w_new, opt_state, best_w, stopping, history)
 
+    if compile_pieces:
+        update, record = jax.jit(update), jax.jit(record)
+
+    def body(carry: Carry, start: jax.Array, data: Any, val_data: Any) -> Carry:
+        loss, grads, aux = train(carry.w, carry.i, data)
+        w_new, opt_state = update(carry, grads)
+        val_aux = validate(w_new, val_data) if validate is not None else None
+        return record(carry, start, loss, aux, val_aux, w_new, opt_state)
+
     def run_chunk(carry: Carry, start: jax.Array, end: jax.Array, data: Any, val_data: Any) -> Carry:
         def cond(c: Carry) -> jax.Array:
             return (c.i < end) & (c.stopping.stop == es.RUNNING)
@@ -134,8 +150,7 @@ def _save_checkpoint(directory: Path, carry: Carry, history: dict[str, list[np.n
     for name, parts in history.items():
         arrays[f"history_{name}"] = np.concatenate(parts) if parts else np.zeros(0)
     path = directory / f"checkpoint_{int(carry.i):06d}.npz"
-    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
+    npz.save(path, arrays)
     return path
 
 
@@ -196,25 +211,26 @@ def fit(
         patience=patience,
         min_iterations=min_iterations,
         max_iterations=max_iterations,
+        compile_pieces=not jit,
     )
     t0 = time.perf_counter()
     if jit:
         args = (carry, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32), data, val_data)
         step = jax.jit(run_chunk).lower(*args).compile()
     else:
-        step = _host_chunk(body)
+        first: dict[str, float] = {}
+        step = _host_chunk(body, first)
     compile_s = time.perf_counter() - t0 if jit else 0.0
     bar = _progress_bar(max_iterations, int(carry.i))
     last_checkpoint = int(carry.i) // checkpoint_every
     while int(carry.stopping.stop) == es.RUNNING and int(carry.i) < max_iterations:
         start = int(carry.i)
-        t_chunk = time.perf_counter()
         carry = step(
             carry, jnp.asarray(start, jnp.int32), jnp.asarray(start + chunk, jnp.int32), data, val_data
         )
         done = int(carry.i)
-        if not jit and start == 0:
-            compile_s = time.perf_counter() - t_chunk
+        if not jit:
+            compile_s = first.get("seconds", 0.0)
         for n in names:
             history[n].append(np.asarray(carry.history[n][: done - start]))
         if bar is not None:
@@ -244,13 +260,16 @@ def fit(
     )
 
 
-def _host_chunk(body: Callable) -> Callable:
+def _host_chunk(body: Callable, first: dict[str, float]) -> Callable:
     """A chunk runner for host-driven problems: Python loop over ``body`` (whose train/validate stream
-    batches), stopping exactly where the compiled while_loop would."""
+    batches), stopping exactly where the compiled while_loop would. ``first["seconds"]`` receives the
+    time of the first iteration run (compilation included)."""
 
     def run(carry: Carry, start: jax.Array, end: jax.Array, data: Any, val_data: Any) -> Carry:
         while int(carry.i) < int(end) and int(carry.stopping.stop) == es.RUNNING:
+            t0 = time.perf_counter()
             carry = body(carry, start, data, val_data)
+            first.setdefault("seconds", time.perf_counter() - t0)
         return carry
 
     return run

@@ -11,9 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from snakelab.core import atomic
 from snakelab.core.errors import InputError
-from snakelab.imnn import config, networks
+from snakelab.imnn import config, networks, npz
 
 
 def set_precision(section: Mapping[str, Any]) -> Any:
@@ -64,8 +63,7 @@ def initial_weights(section: Mapping[str, Any], init: Callable, shape: tuple[int
 def save_weights(path: str | Path, w: Any) -> None:
     """Weights as ``leaf_0000 …`` arrays in tree order (atomic)."""
     leaves = jax.tree_util.tree_leaves(w)
-    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **{f"leaf_{k:04d}": np.asarray(v) for k, v in enumerate(leaves)})
+    npz.save(path, {f"leaf_{k:04d}": np.asarray(v) for k, v in enumerate(leaves)})
 
 
 def load_weights(path: str | Path, template: Any) -> Any:

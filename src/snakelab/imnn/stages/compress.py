@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from snakelab.core import atomic
-from snakelab.imnn import config
+from snakelab.imnn import config, npz
 
 log = logging.getLogger("snakelab.imnn.compress")
 
@@ -44,8 +43,7 @@ def main(args: argparse.Namespace) -> None:
         theta = z["theta"] if "theta" in z else None
     theta_hat = compress(data)
     arrays = {"theta_hat": theta_hat} if theta is None else {"theta_hat": theta_hat, "theta": theta}
-    with atomic.atomic_path(args.output) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
+    npz.save(args.output, arrays)
     for t, est in enumerate(theta_hat):
         truth = "" if theta is None else f" (truth {np.round(theta[t], 4).tolist()})"
         log.info("target %d: theta_hat = %s%s", t, np.round(est, 4).tolist(), truth)

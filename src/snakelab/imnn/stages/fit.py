@@ -22,7 +22,7 @@ import numpy as np
 
 from snakelab.core import atomic
 from snakelab.core.errors import InputError
-from snakelab.imnn import config
+from snakelab.imnn import config, npz
 
 log = logging.getLogger("snakelab.imnn.fit")
 
@@ -270,8 +270,7 @@ def _write_outputs(section: dict[str, Any], out_dir: Path, result: Any, stats: A
 
 
 def _savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
+    npz.save(path, arrays)
 
 
 def history_csv(history: dict[str, np.ndarray]) -> str:

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from snakelab.core import atomic
 from snakelab.core.errors import InputError
-from snakelab.imnn import config
+from snakelab.imnn import config, npz
 
 log = logging.getLogger("snakelab.imnn.simulate")
 BATCH = 1000
@@ -80,8 +79,7 @@ def main(args: argparse.Namespace) -> None:
         raise InputError(args.config, "--chunk", f"expected 0 <= chunk < n_chunks = {section['n_chunks']}")
     indices = config.chunk_indices(config.set_size(section, args.set), section["n_chunks"], args.chunk)
     data = simulate_set(section, args.set, indices)
-    with atomic.atomic_path(args.output) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, data=data, index=indices)
+    npz.save(args.output, {"data": data, "index": indices})
     log.info("wrote %s: %s %s", args.output, args.set, data.shape)
 
 
@@ -112,6 +110,5 @@ def main_target(args: argparse.Namespace) -> None:
     section = config.load(args.config)
     data, theta = target_data(section)
     arrays = {"data": data} if theta is None else {"data": data, "theta": theta}
-    with atomic.atomic_path(args.output) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
+    npz.save(args.output, arrays)
     log.info("wrote %s: %d targets", args.output, len(data))
