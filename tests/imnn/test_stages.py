@@ -161,3 +161,38 @@ def test_tfrecords_with_another_input_shape(tmp_path: Path, capsys) -> None:
     rc = _fit(cfg, tmp_path, "--tfrecords-dir", str(records))
     _one_line_error(capsys, rc, "manifest.json", "fiducial.input_shape", "expected [6], found [5]")
     assert not (tmp_path / "fit" / "weights.npz").exists()
+
+
+@pytest.mark.slow
+def test_fit_compress_and_lineage_on_external_data(tmp_path: Path) -> None:
+    """Gradient mode on supplied arrays: the fit writes every output, records itself in the store, and the
+    estimator of the written statistics reproduces the score compression of its summaries."""
+    from snakelab.imnn import estimator
+    from snakelab.store import open_store
+    from snakelab.store.query import runs_df
+
+    rng = np.random.default_rng(2)
+    fid = rng.normal(size=(20, 5)).astype(np.float32)
+    cfg = _external(tmp_path, fid, rng.normal(size=(20, 5, 2)).astype(np.float32))
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    assert _fit(cfg, tmp_path, "--store", url) == 0
+    fit = tmp_path / "fit"
+    metrics = json.loads((fit / "metrics.json").read_text())
+    assert metrics["iterations"] == 3 and metrics["detF_analytic"] is None
+    stats = estimator.load_statistics(fit / "statistics.npz")
+    np.testing.assert_allclose(stats["invF"] @ stats["F"], np.eye(2), atol=1e-4)
+    assert metrics["detF_final"] == pytest.approx(float(np.linalg.det(stats["F"])), rel=1e-5)
+    store = open_store(url)
+    try:
+        runs = runs_df(store, pipeline="imnn")
+    finally:
+        store.dispose()
+    assert list(runs["kind"]) == ["fit"] and list(runs["status"]) == ["succeeded"]
+    assert (tmp_path / "lineage" / "fit" / "run.json").exists()  # <run>/lineage/fit beside <run>/fit
+    target = tmp_path / "target.npz"
+    np.savez(target, data=fid[:3])
+    out = tmp_path / "targets.npz"
+    argv = ["imnn", "compress", "--config", str(cfg), "--fit-dir", str(fit), "--target", str(target)]
+    assert main([*argv, "--output", str(out)]) == 0
+    with np.load(out) as z:
+        assert z["theta_hat"].shape == (3, 2) and "theta" not in z

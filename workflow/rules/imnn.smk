@@ -114,9 +114,10 @@ rule imnn_fit:
         data=imnn_fit_args(),
         config=f"{IMNN_R}/config.json",
         out=f"{IMNN_R}/fit",
+        store=store_args(),
     shell:
         "snakelab imnn fit --config {params.config} {params.data} --output-dir {params.out}"
-        " --threads {threads} --progress --log {log}"
+        " {params.store} --threads {threads} --progress --log {log}"
 
 
 rule imnn_compress:

@@ -71,6 +71,7 @@ def register(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -
     p.add_argument("--tfrecords-dir", default=None, metavar="DIR", help="tfrecords/ (dataset storage)")
     p.add_argument("--output-dir", required=True, metavar="DIR", help="fit/")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in fit/")
+    p.add_argument("--store", default=None, metavar="URL", help="record the fit in this metastore")
 
     p = stage("compress", "score-compressed estimates of the targets", "compress")
     p.add_argument("--fit-dir", required=True, metavar="DIR")

@@ -285,15 +285,20 @@ def history_csv(history: dict[str, np.ndarray]) -> str:
 
 
 def main(args: argparse.Namespace) -> None:
+    from snakelab.imnn import lineage
+
     section = config.load(args.config)
     out_dir = Path(args.output_dir)
-    metrics = run_fit(
-        section,
-        Path(args.sims_dir) if args.sims_dir else None,
-        out_dir,
-        Path(args.tfrecords_dir) if args.tfrecords_dir else None,
-        args.resume,
-    )
+    with lineage.fit_run(args.store, section, args.config, out_dir) as run:
+        metrics = run_fit(
+            section,
+            Path(args.sims_dir) if args.sims_dir else None,
+            out_dir,
+            Path(args.tfrecords_dir) if args.tfrecords_dir else None,
+            args.resume,
+        )
+        if run is not None:
+            lineage.record_outputs(run, out_dir, metrics)
     log.info(
         "fit: |F| = %.4g (%s), %d iterations (%s), %.1f s",
         metrics["detF_final"],
