@@ -71,7 +71,9 @@ rule segment_configs:
         runtime=stage_runtime("segment", "configs"),
     params:
         run=segment_run_json,
-        root=SEGMENT_R,
+        root=lambda wildcards, output: os.path.dirname(
+            os.path.dirname(os.path.dirname(output[0]))
+        ),
     shell:
         "snakelab segment configs --run-json {params.run} --root {params.root} --log {log}"
 

@@ -119,6 +119,7 @@ def predict_tile_grid(
     step = [int(o) for o in eval_output_shape]
     ins = [int(i) for i in eval_input_shape]
     positions = list(itertools.product(*[range(t) for t in tiles]))
+    device = next(model.parameters()).device
     result: np.ndarray | None = None
     with torch.no_grad():
         for first in range(0, len(positions), max(1, batch)):
@@ -129,7 +130,7 @@ def predict_tile_grid(
                     for pos in group
                 ]
             )
-            y = model(torch.from_numpy(x[:, None])).numpy()
+            y = model(torch.from_numpy(x[:, None]).to(device)).cpu().numpy()
             if result is None:
                 result = np.zeros(
                     (y.shape[1], *(t * s for t, s in zip(tiles, step, strict=True))), np.float32

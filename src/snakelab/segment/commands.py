@@ -109,7 +109,7 @@ def _train(args: argparse.Namespace) -> None:
             done["final_loss"],
             done["s_per_iteration"] or 0.0,
         )
-    if args.store:
+    if done:
         from snakelab.segment.lineage import record_run
 
         record_run(args.store, _abs(args.run_dir))

@@ -63,7 +63,7 @@ def load_model(run: Mapping[str, Any], checkpoint: str | os.PathLike[str], threa
     """The run's model with the weights of ``checkpoint``, in eval mode."""
     import torch
 
-    from snakelab.segment.trainer import build_model
+    from snakelab.segment.trainer import build_model, device
 
     torch.set_num_threads(max(1, int(threads)))
     model = build_model(run)
@@ -71,7 +71,7 @@ def load_model(run: Mapping[str, Any], checkpoint: str | os.PathLike[str], threa
     if state.get("config_hash") not in (None, run["config_hash"]):
         raise InputError(checkpoint, "config_hash", "checkpoint belongs to another run config")
     model.load_state_dict(state["model"])
-    return model.eval()
+    return model.to(device()).eval()
 
 
 def predict_block(

@@ -37,6 +37,11 @@ def seeds(run: Mapping[str, Any]) -> tuple[int, np.random.Generator]:
     return int(torch_seq.generate_state(1, dtype=np.uint32)[0]), np.random.default_rng(numpy_seq)
 
 
+def device() -> torch.device:
+    """CUDA when a GPU is visible (a job with ``segment.gpus`` ≥ 1), else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def build_model(run: Mapping[str, Any], seed: int | None = None) -> Model:
     """The run's model (U-Net + task head), initialised from ``seed`` (default: the run's torch seed)."""
     task = get_task(run["task"])
@@ -68,7 +73,8 @@ class Trainer:
         self.run = run
         self.task = get_task(run["task"])
         seed, self.rng = seeds(run)
-        self.model = build_model(run, seed)
+        self.device = device()
+        self.model = build_model(run, seed).to(self.device)
         cfg = run["trainer"]
         self.batch_size = int(cfg.get("batch_size", 2))
         self.optimizer = torch.optim.RAdam(
@@ -98,8 +104,10 @@ class Trainer:
         began = time.perf_counter()
         self.model.train()
         raw, target, weight = self.sampler.batch(self.batch_size)
-        prediction = self.model(torch.from_numpy(raw))
-        loss = self.task.loss(prediction, torch.from_numpy(target), torch.from_numpy(weight))
+        prediction = self.model(torch.from_numpy(raw).to(self.device))
+        loss = self.task.loss(
+            prediction, torch.from_numpy(target).to(self.device), torch.from_numpy(weight).to(self.device)
+        )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
