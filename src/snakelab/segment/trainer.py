@@ -95,6 +95,7 @@ class Trainer:
             self.task, datasets, shp["input_shape"], shp["output_shape"], cfg, self.rng
         )
         self.iteration = 0
+        self.last_batch: dict[str, np.ndarray] = {}
         start = run.get("start")
         if start and start.get("checkpoint"):
             load_start(self.model, start["checkpoint"])
@@ -112,6 +113,12 @@ class Trainer:
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
+        self.last_batch = {
+            "raw": raw,
+            "target": target,
+            "weight": weight,
+            "prediction": prediction.detach().cpu().numpy(),
+        }
         value = float(loss.detach())
         if not np.isfinite(value):
             raise FloatingPointError(f"iteration {self.iteration}: loss is {value}")

@@ -91,6 +91,27 @@ def _resume_point(run_dir: Path, stats: TrainingStats) -> int:
     return newest
 
 
+def write_snapshot(
+    run_dir: Path, iteration: int, batch: Mapping[str, Any], voxel_size: tuple[int, ...]
+) -> Path:
+    """``runs/{run}/snapshot.zarr/{iteration}``: raw, target, weights and prediction of that batch
+    (arrays (B, C, z, y, x); the output arrays are centred in the input window)."""
+    from snakelab.segment.volumes import Volume, write_volume
+
+    axes = ["b^", "c^", "z", "y", "x"]
+    raw_shape = batch["raw"].shape[2:]
+    arrays = {
+        k: Volume(
+            v,
+            voxel_size,
+            [(r - s) // 2 * vs for r, s, vs in zip(raw_shape, v.shape[2:], voxel_size, strict=True)],
+            axes,
+        )
+        for k, v in batch.items()
+    }
+    return write_volume(run_dir / "snapshot.zarr" / str(iteration), arrays)
+
+
 def train_run(
     run_dir: str | os.PathLike[str],
     threads: int = 1,
@@ -155,11 +176,14 @@ def train_run(
     for n in checkpoint_iterations(run_dir):
         if n in points and n not in done and n <= start:
             validate(n)
+    snapshot = run["trainer"].get("snapshot_interval")
     for _ in progress(
         range(trainer.iteration, num), desc=f"train {run['run']}", total=num - trainer.iteration
     ):
         stats.add_iteration_stats(trainer.step())
         n = trainer.iteration
+        if snapshot and (n - 1) % int(snapshot) == 0:
+            write_snapshot(run_dir, n - 1, trainer.last_batch, trainer.sampler.datasets[0].voxel_size)
         if n in points:
             stats.write(stats_file)
             save_checkpoint(trainer.state(), paths.checkpoint_path(run_dir, n))
