@@ -143,7 +143,9 @@ rule scmedal_scores:
     output:
         scores=scmedal_each_split(
             os.path.join(
-                SCMEDAL_LATENT, "splits_{fold}", f"scores_<s>_samplesize-{SCMEDAL_N}.csv"
+                SCMEDAL_LATENT,
+                "splits_{fold}",
+                f"scores_<s>_samplesize-{SCMEDAL_N}.csv",
             ),
             SCMEDAL["scores"]["splits"],
         ),
@@ -172,7 +174,9 @@ rule scmedal_aggregate:
             SCMEDAL["scores"]["splits"],
         ),
         mean_scores=scmedal_each_split(
-            os.path.join(SCMEDAL_LATENT, f"mean_scores_<s>_samplesize-{SCMEDAL_N}.csv"),
+            os.path.join(
+                SCMEDAL_LATENT, f"mean_scores_<s>_samplesize-{SCMEDAL_N}.csv"
+            ),
             SCMEDAL["scores"]["splits"],
         ),
         history=os.path.join(SCMEDAL_LATENT, "history_allfolds.csv"),
@@ -209,7 +213,9 @@ rule scmedal_aggregate_pca:
             SCMEDAL["scores"]["splits"],
         ),
         mean_scores=scmedal_each_split(
-            os.path.join(SCMEDAL_LATENT, f"mean_scores_<s>_samplesize-{SCMEDAL_N}.csv"),
+            os.path.join(
+                SCMEDAL_LATENT, f"mean_scores_<s>_samplesize-{SCMEDAL_N}.csv"
+            ),
             SCMEDAL["scores"]["splits"],
         ),
     log:
@@ -377,7 +383,9 @@ rule scmedal_mec:
     output:
         metrics=os.path.join(SCMEDAL_MEC, "{mec_run}", "splits_{fold}", "metrics.csv"),
         rf=scmedal_each_split(
-            os.path.join(SCMEDAL_MEC, "{mec_run}", "splits_{fold}", "y_pred_<s>_rf.csv")
+            os.path.join(
+                SCMEDAL_MEC, "{mec_run}", "splits_{fold}", "y_pred_<s>_rf.csv"
+            )
         ),
         dummy=scmedal_each_split(
             os.path.join(

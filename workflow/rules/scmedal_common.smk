@@ -21,18 +21,27 @@ SCMEDAL_MODELS = "|".join(scmedal_config.MODELS)
 SCMEDAL_N = SCMEDAL["scores"]["sample_size"]
 SCMEDAL_ROOT = os.path.join(SCMEDAL["outdir"], "{dataset}_outputs")
 SCMEDAL_DATA = os.path.join(SCMEDAL_ROOT, "data", "{scenario}")
-SCMEDAL_LATENT = os.path.join(SCMEDAL_ROOT, "latent_space", "{scenario}", "{model}", "{run}")
-SCMEDAL_FIGURES = os.path.join(SCMEDAL_ROOT, "figures", "{scenario}", "{model}", "{run}")
-SCMEDAL_SAVED = os.path.join(SCMEDAL_ROOT, "saved_models", "{scenario}", "{model}", "{run}")
+SCMEDAL_LATENT = os.path.join(
+    SCMEDAL_ROOT, "latent_space", "{scenario}", "{model}", "{run}"
+)
+SCMEDAL_FIGURES = os.path.join(
+    SCMEDAL_ROOT, "figures", "{scenario}", "{model}", "{run}"
+)
+SCMEDAL_SAVED = os.path.join(
+    SCMEDAL_ROOT, "saved_models", "{scenario}", "{model}", "{run}"
+)
 SCMEDAL_MEC = os.path.join(SCMEDAL_ROOT, "latent_space", "{scenario}", "mec")
-SCMEDAL_COMPARE = os.path.join(SCMEDAL_ROOT, "compare_models", "{scenario}", "{analysis}")
+SCMEDAL_COMPARE = os.path.join(
+    SCMEDAL_ROOT, "compare_models", "{scenario}", "{analysis}"
+)
 SCMEDAL_GPU = 1 if SCMEDAL["training"]["device"] == "gpu" else 0
 
 
 def scmedal_each_split(template, splits=None):
     """``template`` with "<s>" replaced by each split (default: all three)."""
     return [
-        template.replace("<s>", s) for s in (SCMEDAL_SPLITS if splits is None else splits)
+        template.replace("<s>", s)
+        for s in (SCMEDAL_SPLITS if splits is None else splits)
     ]
 
 
@@ -60,7 +69,8 @@ def scmedal_data(wildcards):
 
 def scmedal_mem_mb(stage, factor):
     """Memory of a job: the configured ``stage`` memory, at least ``factor`` × the dataset's dense
-    size (n_cells × G × 4 B, from the preprocessed file's size bound) plus 1 GB of framework."""
+    size (n_cells × G × 4 B, from the preprocessed file's size bound) plus 1 GB of framework.
+    """
     base = stage_mem_mb("scmedal", stage)
 
     def mem(wildcards, input, attempt):
@@ -195,7 +205,9 @@ def scmedal_mec_latents(wildcards):
     for part in features.split("+"):
         if part in SCMEDAL["compare"]["external_latents"]:
             pattern = SCMEDAL["compare"]["external_latents"][part]
-            paths += [pattern.format(fold=wildcards.fold, split=s) for s in SCMEDAL_SPLITS]
+            paths += [
+                pattern.format(fold=wildcards.fold, split=s) for s in SCMEDAL_SPLITS
+            ]
         else:
             model = "pca" if part == "X_pca" else part
             paths += [tree.latent(model, wildcards.fold, s) for s in SCMEDAL_SPLITS]
@@ -205,7 +217,9 @@ def scmedal_mec_latents(wildcards):
 def scmedal_mec_runs(dataset):
     """[(features, target)] of the config's MEC runs."""
     return [
-        (f, t) for t in SCMEDAL["mec"]["targets"] for f in scmedal_config.mec_features(SCMEDAL)
+        (f, t)
+        for t in SCMEDAL["mec"]["targets"]
+        for f in scmedal_config.mec_features(SCMEDAL)
     ]
 
 
@@ -222,9 +236,9 @@ def scmedal_model_targets(tree, model):
     """Final files of one model (or pca): every fold's training sentinel and the aggregates."""
     out = [tree.mean_scores(model, s) for s in SCMEDAL["scores"]["splits"]]
     if model != "pca":
-        out += [
-            tree.training_json(model, k) for k in SCMEDAL["splits"]["folds"]
-        ] + [tree.avg_loss_png(model)]
+        out += [tree.training_json(model, k) for k in SCMEDAL["splits"]["folds"]] + [
+            tree.avg_loss_png(model)
+        ]
     return out
 
 

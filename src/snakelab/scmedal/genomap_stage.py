@@ -31,7 +31,8 @@ def map_item(cfg: Mapping[str, Any], index: int) -> dict[str, Any]:
 
 
 def check_grid(n_genes: int, grid: tuple[int, int], source: str) -> None:
-    """Column-major filling must reach the last column: G > (R − 1)·... i.e. ≥ (C − 1)·R + 1 genes."""
+    """Genes fill the grid column-major; a grid whose last column would stay empty (G ≤ (C − 1)·R) is
+    too large for the genes (the demo's 765 genes fill 28 × 28 up to its last column)."""
     rows, cols = grid
     if n_genes <= (cols - 1) * rows:
         raise InputError(
@@ -49,6 +50,7 @@ def sentinel(tree: Tree, index: int) -> str:
 def run_genomap(cfg: Mapping[str, Any], tree: Tree, dataset: str, index: int) -> None:
     """Multibatch matrix, genomap files and figures of ``genomap.maps[index]``; a sentinel JSON and a
     report copy of the first-rows figure under ``genomap_runs/``."""
+    import anndata as ad
     import pandas as pd
 
     from snakelab.scmedal.data import load_fold
@@ -61,6 +63,10 @@ def run_genomap(cfg: Mapping[str, Any], tree: Tree, dataset: str, index: int) ->
     fold, split = int(item["fold"]), item["split"]
     gm = cfg["genomap"]
     grid = (int(gm["grid"][0]), int(gm["grid"][1]))
+    backed = ad.read_h5ad(tree.adata(), backed="r")
+    n_genes = backed.n_vars
+    backed.file.close()
+    check_grid(n_genes, grid, tree.adata())
     spec = counterfactual_subset(cfg, fold, None, index)
     cf_path = tree.counterfactuals(fold, split, subset_id(spec))
     if not Path(cf_path).is_file():
@@ -75,7 +81,6 @@ def run_genomap(cfg: Mapping[str, Any], tree: Tree, dataset: str, index: int) ->
         cfg["faithful"]["scaling_per_split"],
         cfg["training"]["max_dense_gb"],
     )
-    check_grid(data.n_genes, grid, tree.adata())
     position = {int(r): i for i, r in enumerate(data.index[split])}
     rows = np.array([position[int(r)] for r in cf["obs_index"]], dtype=np.int64)
     fe_recon = np.load(tree.recon("scmedalfe", fold, split))[rows]

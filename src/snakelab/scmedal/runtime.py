@@ -9,6 +9,13 @@ from snakelab.core.errors import InputError
 log = logging.getLogger("snakelab.scmedal.runtime")
 
 
+def quiet_tensorflow() -> None:
+    """Silence TensorFlow's C++ start-up messages in job logs (call before importing TensorFlow)."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
 def setup_tensorflow(seed: int, threads: int, device: str) -> str:
     """Seed Keras/NumPy/Python, enable op determinism, limit threads, pick the device; return its name."""
     import keras

@@ -97,6 +97,9 @@ def splits(args: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------- models
 def train(args: argparse.Namespace) -> None:
+    from snakelab.scmedal.runtime import quiet_tensorflow
+
+    quiet_tensorflow()
     from snakelab.scmedal.train import train_job
 
     cfg, _ = _setup(args)
@@ -248,6 +251,9 @@ def counterfactual_subset(
 
 def counterfactuals(args: argparse.Namespace) -> None:
     from snakelab.scmedal.counterfactuals_stage import run_counterfactuals
+    from snakelab.scmedal.runtime import quiet_tensorflow
+
+    quiet_tensorflow()
 
     cfg, tree = _setup(args)
     fold = _check_fold(cfg, args.fold, args.config)
