@@ -114,3 +114,19 @@ def test_snapshot_holds_the_batch(make_run: Callable[..., Path], tiny_section: d
     assert group["raw"].shape == (2, 1, 20, 20, 20) and group["target"].shape == (2, 1, 4, 4, 4)
     assert dict(group["target"].attrs)["offset"] == [64, 64, 64]
     assert sorted(p.name for p in (run_dir / "snapshot.zarr").iterdir()) == ["0", "5"]
+
+
+def test_volumes_over_max_in_memory_mb_are_read_per_window_with_the_same_batches(tiny_data: Path) -> None:
+    from snakelab.segment.batches import BatchSampler, load_training_data
+    from snakelab.segment.tasks import get_task
+
+    entry = {"dataset": "tr", "path": str(tiny_data / "data" / "tr.zarr")}
+    task = get_task({"type": "affinities", "neighborhood": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]})
+    batches = []
+    for limit in (float("inf"), 0.01):
+        data = load_training_data(entry, max_in_memory_mb=limit)
+        assert data.lazy == (limit < 1)
+        sampler = BatchSampler(task, [data], (20, 20, 20), (4, 4, 4), {}, np.random.default_rng(4))
+        batches.append(sampler.batch(2))
+    for a, b in zip(*batches, strict=True):
+        np.testing.assert_array_equal(a, b)

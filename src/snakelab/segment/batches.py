@@ -1,7 +1,8 @@
 """Training batches (spec §6): windows sampled from in-memory volumes, augmented, turned into targets.
 
 Each training dataset is loaded once (:func:`load_training_data`; raw normalised to float32 in [0, 1],
-labels, mask (default: ones over the labels ROI), classes) on the raw voxel grid. A sample picks a
+labels, mask (default: ones over the labels ROI), classes) on the raw voxel grid; a dataset larger than
+``max_in_memory_mb`` is read from zarr window by window instead (:class:`GridView`). A sample picks a
 dataset ∝ its weight, places the output window uniformly inside the labels ROI (resampled while its
 masked-in fraction is < ``min_masked``; error after 100 tries), cuts the input window (output grown
 by the context; raw zero-filled outside its ROI, the rule prediction follows), augments all arrays
@@ -59,16 +60,41 @@ class TrainingData:
     labels_begin: tuple[int, ...]
     labels_shape: tuple[int, ...]
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    lazy: bool = False
 
 
-def _on_raw_grid(volume: Volume, raw: Volume, path: Path, fill: int = 0) -> np.ndarray:
+class GridView:
+    """A volume seen on the raw voxel grid and read window by window (zarr reads; zero outside its ROI).
+
+    Supports what :func:`crop` needs: ``shape``, ``dtype`` and indexing with a tuple of slices.
+    """
+
+    def __init__(self, volume: Volume, roi: Roi, dtype: Any) -> None:
+        self.volume = volume
+        self.roi = roi
+        self.dtype = np.dtype(dtype)
+        self.shape = tuple(s // v for s, v in zip(roi.shape, volume.voxel_size, strict=True))
+
+    def __getitem__(self, index: tuple[slice, ...]) -> np.ndarray:
+        vs = self.volume.voxel_size
+        offset = tuple(o + s.start * v for o, s, v in zip(self.roi.offset, index, vs, strict=True))
+        shape = tuple((s.stop - s.start) * v for s, v in zip(index, vs, strict=True))
+        return self.volume.to_ndarray(Roi(offset, shape)).astype(self.dtype, copy=False)
+
+
+def _on_raw_grid(volume: Volume, raw: Volume, path: Path, dtype: Any, lazy: bool) -> Any:
     if volume.voxel_size != raw.voxel_size:
         raise InputError(path, "voxel_size", f"expected the raw voxel size {list(raw.voxel_size)}")
-    return volume.to_ndarray(raw.roi, fill=fill)
+    if lazy:
+        return GridView(volume, raw.roi, dtype)
+    return volume.to_ndarray(raw.roi).astype(dtype, copy=False)
 
 
-def load_training_data(entry: Mapping[str, Any], need_classes: bool = False) -> TrainingData:
-    """Load ``{dataset, path, weight}`` into memory (see module docstring)."""
+def load_training_data(
+    entry: Mapping[str, Any], need_classes: bool = False, max_in_memory_mb: float = float("inf")
+) -> TrainingData:
+    """Open ``{dataset, path, weight}``: into memory, or read window by window (:class:`GridView`) when
+    raw and labels together exceed ``max_in_memory_mb`` (see module docstring)."""
     path = Path(entry["path"])
     raw = open_volume(path / "raw")
     labels = open_volume(path / "labels")
@@ -79,31 +105,30 @@ def load_training_data(entry: Mapping[str, Any], need_classes: bool = False) -> 
         raise InputError(
             path / "labels", "offset", f"labels ROI {labels.roi} does not overlap raw ROI {raw.roi}"
         )
-    arrays = {"labels": _on_raw_grid(labels, raw, path / "labels").astype(np.uint64)}
+    lazy = (raw.data.nbytes + labels.data.nbytes) / 2**20 > max_in_memory_mb
+    arrays = {"labels": _on_raw_grid(labels, raw, path / "labels", np.uint64, lazy)}
     if (path / "mask").is_dir():
-        arrays["mask"] = _on_raw_grid(open_volume(path / "mask"), raw, path / "mask").astype(np.uint8)
+        arrays["mask"] = _on_raw_grid(open_volume(path / "mask"), raw, path / "mask", np.uint8, lazy)
     else:
+        ones = np.broadcast_to(np.uint8(1), labels.spatial_shape)
         arrays["mask"] = _on_raw_grid(
-            Volume(np.ones(labels.spatial_shape, np.uint8), labels.voxel_size, labels.offset),
-            raw,
-            path / "labels",
+            Volume(ones, labels.voxel_size, labels.offset), raw, path / "labels", np.uint8, lazy
         )
     if need_classes:
         if not (path / "classes").is_dir():
             raise InputError(path, "classes", "expected a classes array for this task")
-        arrays["classes"] = _on_raw_grid(open_volume(path / "classes"), raw, path / "classes").astype(
-            np.uint8
-        )
+        arrays["classes"] = _on_raw_grid(open_volume(path / "classes"), raw, path / "classes", np.uint8, lazy)
     begin = tuple((b - o) // v for b, o, v in zip(labels_roi.offset, raw.offset, raw.voxel_size, strict=True))
     shape = tuple(s // v for s, v in zip(labels_roi.shape, raw.voxel_size, strict=True))
     return TrainingData(
         name=str(entry["dataset"]),
         weight=float(entry.get("weight", 1.0)),
         voxel_size=raw.voxel_size,
-        raw=normalise_raw(np.asarray(raw.data[...])),
+        raw=GridView(raw, raw.roi, raw.data.dtype) if lazy else normalise_raw(np.asarray(raw.data[...])),
         arrays=arrays,
         labels_begin=begin,
         labels_shape=shape,
+        lazy=lazy,
     )
 
 
@@ -143,7 +168,7 @@ class BatchSampler:
                     "labels",
                     f"labels shape {data.labels_shape} is smaller than the output window {self.output_shape}",
                 )
-            data.extra = task.precompute(data.arrays, data.voxel_size) if not elastic else {}
+            data.extra = task.precompute(data.arrays, data.voxel_size) if not (elastic or data.lazy) else {}
 
     def _window(self, data: TrainingData) -> tuple[int, ...]:
         mask = data.arrays["mask"]
@@ -168,7 +193,7 @@ class BatchSampler:
         grow = tuple(c + m for c, m in zip(self.context, self.margin, strict=True))
         begin = tuple(b - g for b, g in zip(out_begin, grow, strict=True))
         shape = tuple(i + 2 * m for i, m in zip(self.input_shape, self.margin, strict=True))
-        sample = {"raw": crop(data.raw, begin, shape)}
+        sample = {"raw": normalise_raw(crop(data.raw, begin, shape))}
         for key, array in {**data.arrays, **data.extra}.items():
             sample[key] = crop(array, begin, shape)
         augment.apply(sample, self.augments, self.rng, data.voxel_size, self.margin)
@@ -180,11 +205,3 @@ class BatchSampler:
         """``size`` samples stacked: raw (B, 1, *input), target and weight (B, C, *output)."""
         samples = [self.sample() for _ in range(size)]
         return tuple(np.stack([s[i] for s in samples]) for i in range(3))  # type: ignore[return-value]
-
-
-def labels_roi(data: TrainingData) -> Roi:
-    """The labels box of ``data`` in world units relative to the raw array origin."""
-    return Roi(
-        tuple(b * v for b, v in zip(data.labels_begin, data.voxel_size, strict=True)),
-        tuple(s * v for s, v in zip(data.labels_shape, data.voxel_size, strict=True)),
-    )

@@ -135,7 +135,10 @@ def train_run(
     run_dir = Path(run_dir)
     run = load_run(paths.run_yaml(run_dir))
     task = get_task(run["task"])
-    datasets = [load_training_data(e, task.needs_classes) for e in run["datasplit"]["resolved"]["train"]]
+    limit = float(run["trainer"].get("max_in_memory_mb", 2048))
+    datasets = [
+        load_training_data(e, task.needs_classes, limit) for e in run["datasplit"]["resolved"]["train"]
+    ]
     trainer = Trainer(run, datasets, threads)
     stats_file, scores_file = paths.stats_path(run_dir), paths.scores_path(run_dir)
     stats = TrainingStats.read(stats_file) if stats_file.exists() else TrainingStats()
