@@ -108,9 +108,11 @@ rule scmedal_train:
         gpu=SCMEDAL_GPU,
     params:
         spec=scmedal_spec(),
+        store=store_args(),
     shell:
         "snakelab scmedal train --spec {params.spec} --dataset {wildcards.dataset}"
-        " --model {wildcards.model} --fold {wildcards.fold} --threads {threads} --log {log}"
+        " --model {wildcards.model} --fold {wildcards.fold} --threads {threads} {params.store}"
+        " --log {log}"
 
 
 rule scmedal_pca:
@@ -159,9 +161,11 @@ rule scmedal_scores:
         runtime=stage_runtime("scmedal", "scores"),
     params:
         spec=scmedal_spec(),
+        store=store_args(),
     shell:
         "snakelab scmedal scores --spec {params.spec} --dataset {wildcards.dataset}"
-        " --model {wildcards.model} --fold {wildcards.fold} --threads {threads} --log {log}"
+        " --model {wildcards.model} --fold {wildcards.fold} --threads {threads} {params.store}"
+        " --log {log}"
 
 
 rule scmedal_aggregate:
@@ -405,9 +409,10 @@ rule scmedal_mec:
     params:
         spec=scmedal_spec(),
         run=scmedal_mec_run_args,
+        store=store_args(),
     shell:
         "snakelab scmedal mec --spec {params.spec} --dataset {wildcards.dataset} {params.run}"
-        " --fold {wildcards.fold} --threads {threads} --log {log}"
+        " --fold {wildcards.fold} --threads {threads} {params.store} --log {log}"
 
 
 rule scmedal_mec_aggregate:

@@ -42,8 +42,9 @@ def feature_latents(cfg: Mapping[str, Any], tree: Tree, features: str, fold: int
     return out
 
 
-def run_mec(cfg: Mapping[str, Any], tree: Tree, dataset: str, features: str, target: str, fold: int) -> None:
-    """One fold of one MEC run: RF and chance on the features, files in ``<mec_run>/splits_<k>/``."""
+def run_mec(cfg: Mapping[str, Any], tree: Tree, dataset: str, features: str, target: str, fold: int) -> Any:
+    """One fold of one MEC run: RF and chance on the features, files in ``<mec_run>/splits_<k>/``;
+    returns the metrics frame (index split, columns RF/Chance (balanced) accuracy)."""
     from snakelab.scmedal.mec.classify import run_mec_fold
     from snakelab.scmedal.mec.names import LEAKAGE_CAVEAT
     from snakelab.scmedal.stages import fold_obs
@@ -54,7 +55,7 @@ def run_mec(cfg: Mapping[str, Any], tree: Tree, dataset: str, features: str, tar
             tree.adata(), f"obs[{target!r}]", "expected the MEC target column (datasets.<name>.targets)"
         )
     log.info(LEAKAGE_CAVEAT)
-    run_mec_fold(
+    return run_mec_fold(
         feature_latents(cfg, tree, features, fold),
         {s: obs[s][target].astype(str).to_numpy() for s in C.SPLITS},
         {s: obs[s].index.astype(str).to_numpy() for s in C.SPLITS},

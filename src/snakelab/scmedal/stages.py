@@ -100,12 +100,31 @@ def train(args: argparse.Namespace) -> None:
     from snakelab.scmedal.runtime import quiet_tensorflow
 
     quiet_tensorflow()
+    from snakelab.scmedal.lineage import record
     from snakelab.scmedal.train import train_job
 
-    cfg, _ = _setup(args)
+    cfg, tree = _setup(args)
     C.check_model(args.model, args.config)
     fold = _check_fold(cfg, args.fold, args.config)
-    train_job(cfg, args.dataset, args.model, fold)
+    info = train_job(cfg, args.dataset, args.model, fold)
+    artifacts = {f"latent_{s}": tree.latent(args.model, fold, s) for s in C.SPLITS}
+    artifacts["training"] = tree.training_json(args.model, fold)
+    record(
+        args.store,
+        tree,
+        "train",
+        f"{args.model}_{info['run_name']}_splits_{fold}",
+        C.run_key(cfg, args.dataset, args.model),
+        {"model": args.model, "fold": fold, "run_name": info["run_name"]},
+        {
+            "best_epoch": info["best_epoch"],
+            "val_monitored": info["best_monitored"],
+            "epochs_run": info["epochs_run"],
+            "s_per_epoch": info["s_per_epoch"],
+        },
+        artifacts,
+        seed=int(cfg["seed"]),
+    )
 
 
 def pca(args: argparse.Namespace) -> None:
@@ -140,6 +159,7 @@ def scores(args: argparse.Namespace) -> None:
     fold = _check_fold(cfg, args.fold, args.config)
     obs = fold_obs(tree, fold)
     sc = cfg["scores"]
+    metrics: dict[str, float] = {}
     for split in sc["splits"]:
         latent = _load_latent(tree.latent(model, fold, split))
         name = f"X_pca_{split}" if model == "pca" else f"{model}_latent_{split}"
@@ -147,6 +167,8 @@ def scores(args: argparse.Namespace) -> None:
         idx = subsample(latent.shape[0], int(sc["sample_size"]), int(sc["seed"]), fold, split)
         table = score_table({name: latent}, labels, idx)
         write_csv(table, tree.scores(model, fold, split))
+        for (label, metric), value in table.iloc[0].items():
+            metrics[f"{split}_{label}_{metric}"] = value
         for lab in ("celltype", "batch"):
             plots.scatter(
                 latent[:, :2],
@@ -160,6 +182,19 @@ def scores(args: argparse.Namespace) -> None:
     if model != "pca":
         history = pd.read_csv(tree.history(model, fold))
         plots.loss_curves(history, loss_columns(history), f"{model} fold {fold}", tree.loss_png(model, fold))
+    from snakelab.scmedal.lineage import record
+
+    record(
+        args.store,
+        tree,
+        "scores",
+        f"{model}_{tree.run_name(model)}_splits_{fold}",
+        C.run_key(cfg, args.dataset, model),
+        {"model": model, "fold": fold, "run_name": tree.run_name(model), "scores": sc},
+        metrics,
+        {f"scores_{s}": tree.scores(model, fold, s) for s in sc["splits"]},
+        seed=int(sc["seed"]),
+    )
     if model == "scmedalre" and cfg["splits"]["mode"] == "batches":
         log.warning(
             "batches mode: scmedalre test batch scores are not meaningful (test batches unseen, z = 0)"
@@ -286,11 +321,25 @@ def genomap_stats(args: argparse.Namespace) -> None:
 
 
 def mec(args: argparse.Namespace) -> None:
+    from snakelab.scmedal.lineage import record
     from snakelab.scmedal.mec_stage import run_mec
 
     cfg, tree = _setup(args)
     fold = _check_fold(cfg, args.fold, args.config)
-    run_mec(cfg, tree, args.dataset, args.features, args.target, fold)
+    frame = run_mec(cfg, tree, args.dataset, args.features, args.target, fold)
+    name = Path(tree.mec_run(args.features, args.target)).name
+    metrics = {f"{split}_{col}": frame.loc[split, col] for split in frame.index for col in frame.columns}
+    record(
+        args.store,
+        tree,
+        "mec",
+        f"{name}_splits_{fold}",
+        {"mec": cfg["mec"], "run": name},
+        {"features": args.features, "target": args.target, "fold": fold},
+        metrics,
+        {"metrics": tree.mec_metrics(args.features, args.target, fold)},
+        seed=int(cfg["mec"]["rf_seed"]),
+    )
 
 
 def mec_aggregate(args: argparse.Namespace) -> None:

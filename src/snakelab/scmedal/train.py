@@ -114,6 +114,7 @@ def train_job(cfg: Mapping[str, Any], dataset: str, model_name: str, fold: int) 
     )
 
     chunk = int(training["inference_batch_size"])
+    restored = trainer.evaluate(*val, chunk=chunk)
     for split in C.SPLITS:
         latent, recon = predict(
             model, lambda sl, s=split: data.rows(s, sl), data.z_input(split), data.n(split), chunk
@@ -133,6 +134,8 @@ def train_job(cfg: Mapping[str, Any], dataset: str, model_name: str, fold: int) 
         "fold": fold,
         "best_epoch": result.best_epoch,
         "best_monitored": result.best_value,
+        "restored_val_total_loss": restored["total_loss"],
+        "restored_val_recon_loss": restored["recon_loss"],
         "stopped_epoch": result.epochs_run,
         "epochs_run": result.epochs_run,
         "early_stopping": early,
