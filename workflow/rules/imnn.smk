@@ -112,8 +112,8 @@ rule imnn_fit:
         runtime=stage_runtime("imnn", "fit"),
     params:
         data=imnn_fit_args(),
-        config=f"{IMNN_R}/config.json",
-        out=f"{IMNN_R}/fit",
+        config=lambda wildcards, input: input[0],
+        out=lambda wildcards, output: os.path.dirname(output.metrics),
         store=store_args(),
     shell:
         "snakelab imnn fit --config {params.config} {params.data} --output-dir {params.out}"
@@ -137,7 +137,7 @@ rule imnn_compress:
         mem_mb=stage_mem_mb("imnn", "compress"),
         runtime=stage_runtime("imnn", "compress"),
     params:
-        fit=f"{IMNN_R}/fit",
+        fit=lambda wildcards, input: os.path.dirname(input.weights),
     shell:
         "snakelab imnn compress --config {input.config} --fit-dir {params.fit} --target {input.target}"
         " --output {output} --log {log}"
@@ -180,7 +180,7 @@ rule imnn_abc_chunk:
         mem_mb=stage_mem_mb("imnn", "abc_chunk"),
         runtime=stage_runtime("imnn", "abc_chunk"),
     params:
-        fit=f"{IMNN_R}/fit",
+        fit=lambda wildcards, input: os.path.dirname(input.weights),
         chunk=lambda wildcards: int(wildcards.chunk),
     shell:
         "snakelab imnn abc-chunk --config {input.config} --chunk {params.chunk} --fit-dir {params.fit}"
@@ -225,7 +225,7 @@ rule imnn_pmc:
         mem_mb=stage_mem_mb("imnn", "pmc"),
         runtime=stage_runtime("imnn", "pmc"),
     params:
-        fit=f"{IMNN_R}/fit",
+        fit=lambda wildcards, input: os.path.dirname(input.weights),
     shell:
         "snakelab imnn pmc --config {input.config} --fit-dir {params.fit} --targets {input.targets}"
         " --abc-chunks {input.chunks} --output {output} --threads {threads} --log {log}"
@@ -251,7 +251,7 @@ rule imnn_plot:
         runtime=stage_runtime("imnn", "plot"),
     params:
         lfi=imnn_plot_args,
-        out=f"{IMNN_R}/plots",
+        out=lambda wildcards, output: os.path.dirname(output[0]),
     shell:
         "snakelab imnn plot --config {input.config} --history {input.history} --metrics {input.metrics}"
         " --targets {input.targets} --ga {input.ga} {params.lfi} --output-dir {params.out} --log {log}"

@@ -6,6 +6,7 @@ section's hash>.
 """
 
 import json
+import os
 import shlex
 
 import numpy as np
