@@ -22,7 +22,7 @@ TINY = {
         "splits": {"folds": [1]},
         "training": {"epochs": 3, "early_stopping": {"patience": 2}, "batch_size": 128, "threads": 1},
         "scores": {"splits": ["test"]},
-        "counterfactuals": {"subsets": [{"split": "test", "n_cells": 30, "seed": 0}]},
+        "counterfactuals": {"all_cells": True, "subsets": [{"split": "test", "n_cells": 30, "seed": 0}]},
         "umap": {"runs": []},
         "genomap": {
             "num_iter": 5,
@@ -99,6 +99,11 @@ def test_tiny_demo_workflow(workflow) -> None:
     own = [list(cf["target_batches"]).index(b) for b in cf["source_batch"]]
     for j, (r, b) in enumerate(zip(cf["obs_index"], own, strict=True)):
         assert np.array_equal(cf["recon"][b, j], recon[pos[int(r)]])
+    for b in splits["batches"]:
+        full = np.load(tree["scmedalre"] / "splits_1" / f"recon_batch_test_{b}.npy")
+        assert full.shape == recon.shape
+        mine = [pos[int(r)] for r, src in zip(cf["obs_index"], cf["source_batch"], strict=True) if src == b]
+        assert np.array_equal(full[mine], recon[mine])
     summary = pd.read_csv(root / "latent_space" / scenario / "mec" / "MEC_RF_summary.csv")
     assert list(summary["features"]) == ["scmedalfe+scmedalre"] and bool(summary["batch_level_target"][0])
 

@@ -122,6 +122,8 @@ def train_job(cfg: Mapping[str, Any], dataset: str, model_name: str, fold: int) 
         save_npy(tree.latent(model_name, fold, split), latent)
         if split in training["save_recon"]:
             save_npy(tree.recon(model_name, fold, split), recon)
+    if model_name == "scmedalre" and cfg["counterfactuals"]["all_cells"]:
+        write_all_counterfactuals(cfg, tree, model, data, fold)
     history = pd.DataFrame(result.history)
     history["epoch"] = history["epoch"].astype(int)
     write_csv(history, tree.history(model_name, fold), index=False)
@@ -182,6 +184,32 @@ def train_job(cfg: Mapping[str, Any], dataset: str, model_name: str, fold: int) 
         result.seconds,
     )
     return info
+
+
+def write_all_counterfactuals(
+    cfg: Mapping[str, Any], tree: Tree, model: Any, data: FoldData, fold: int
+) -> None:
+    """``counterfactuals.all_cells``: the reference's ``recon_batch_<s>_<batch>.npy`` (every cell of every
+    split into every batch) after a pre-flight size estimate against ``counterfactuals.max_disk_gb``."""
+    from snakelab.core.errors import InputError
+    from snakelab.scmedal.counterfactuals import counterfactual_recon
+    from snakelab.scmedal.models.training import inference_function
+
+    n_b = len(data.batches)
+    size_gb = sum(data.n(s) for s in C.SPLITS) * data.n_genes * 4 * n_b / 1e9
+    limit = float(cfg["counterfactuals"]["max_disk_gb"])
+    if size_gb > limit:
+        raise InputError(
+            None,
+            "counterfactuals.all_cells",
+            f"estimated {size_gb:.1f} GB exceeds counterfactuals.max_disk_gb {limit}",
+        )
+    forward = inference_function(model)
+    chunk = int(cfg["training"]["inference_batch_size"])
+    for split in C.SPLITS:
+        for b, name in enumerate(data.batches):
+            (recon,) = counterfactual_recon(forward, data.rows(split), [b], n_b, chunk)
+            save_npy(f"{tree.latent_fold('scmedalre', fold)}/recon_batch_{split}_{name}.npy", recon)
 
 
 def scaler_doc(data: FoldData) -> dict[str, Any]:
