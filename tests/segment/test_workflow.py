@@ -4,15 +4,17 @@ checkpoint); a second run has nothing to do."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
 
 from tests.segment.conftest import TINY
 
-pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+pytestmark = pytest.mark.workflow
 
 
+@pytest.mark.slow
 def test_tiny_workflow_builds_everything_then_nothing(workflow) -> None:
     section = {**TINY, "predict": {"volumes": ["va"], "block_shape": [24, 24, 40]}}
     wf = workflow(base="config/examples/segment_demo.yaml")
@@ -31,3 +33,17 @@ def test_tiny_workflow_builds_everything_then_nothing(workflow) -> None:
     assert done.path("results/segment/plots/summary.png").exists()
     again = wf.run("-n")
     assert "Nothing to be done" in again.output
+    wf.run("--report", "report.zip")
+    assert done.path("report.zip").stat().st_size > 0
+
+
+def test_validation_jobs_mode_plans_one_job_per_checkpoint_and_dataset(workflow) -> None:
+    section = {**TINY, "validation": {"mode": "jobs"}}
+    wf = workflow(base="config/examples/segment_demo.yaml")
+    (wf.workdir / "config" / "config.yaml").write_text(
+        yaml.safe_dump({"pipelines": ["segment"], "segment": section})
+    )
+    dry = wf.run("-n", "--quiet", "rules")
+    counts = dict(re.findall(r"^(segment_\w+)\s+(\d+)$", dry.output, flags=re.MULTILINE))
+    assert counts["segment_validate"] == "4" and counts["segment_gather_scores"] == "2"
+    assert counts["segment_train"] == "2" and counts["segment_plan_blocks"] == "2"
