@@ -47,3 +47,17 @@ def test_validation_jobs_mode_plans_one_job_per_checkpoint_and_dataset(workflow)
     counts = dict(re.findall(r"^(segment_\w+)\s+(\d+)$", dry.output, flags=re.MULTILINE))
     assert counts["segment_validate"] == "4" and counts["segment_gather_scores"] == "2"
     assert counts["segment_train"] == "2" and counts["segment_plan_blocks"] == "2"
+
+
+def test_bad_config_fails_before_any_job_with_one_message(workflow) -> None:
+    tasks = {**TINY["tasks"], "dist": {"type": "distance", "thresholds": [127]}}
+    wf = workflow(base="config/examples/segment_demo.yaml")
+    config = {"pipelines": ["segment"], "segment": {**TINY, "tasks": tasks}}
+    (wf.workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    result = wf.run("-n", check=False)
+    assert result.returncode != 0
+    assert (
+        "segment.tasks.dist.thresholds: threshold 127 is outside the prediction range (-1, 1)"
+        in result.output
+    )
+    assert not (wf.workdir / "results").exists()
