@@ -1,6 +1,6 @@
 """The tabular performance anchor (spec §13): the iris demo end to end, against AIQC's 335.9 s.
 
-``python benchmarks/tabular_iris.py [--library keras|pytorch] [--seeds 0,1,2,3,4] [--cores 2] [--keep DIR]``
+``python benchmarks/tabular.py [--library keras|pytorch] [--seeds 0,1,2,3,4] [--cores 2] [--keep DIR]``
 
 For each seed: a fresh temporary directory holding the demo config with only the chosen experiment
 (``iris_keras`` or ``iris_torch``) and ``tabular.seed`` set, a fresh SQLite store, and a timed
