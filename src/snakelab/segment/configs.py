@@ -131,6 +131,16 @@ def check_section(section: Mapping[str, Any]) -> None:
                 f"{list(block)} is not a multiple of the eval output shape {list(info['eval_output_shape'])} "
                 f"of run {entry['name']}",
             )
+    criterion = (section.get("select") or {}).get("criterion")
+    if criterion:
+        from snakelab.segment.evaluate.tasks import task_criteria
+
+        for entry in section.get("runs") or []:
+            allowed = task_criteria(section["tasks"][entry["task"]])
+            if criterion not in allowed:
+                raise _fail(
+                    "select.criterion", f"{criterion!r} is not a criterion of run {entry['name']} ({allowed})"
+                )
     for volume in section.get("predict", {}).get("volumes") or []:
         if volume not in datasets:
             raise _fail("predict.volumes", f"unknown dataset {volume!r}")
