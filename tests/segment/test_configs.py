@@ -102,6 +102,7 @@ def test_directory_datasplit_flat_and_nested(tmp_path: Path) -> None:
         (lambda s: s["data"]["tr"].update(offset=[4, 0, 0]), "not a multiple of voxel_size"),
         (lambda s: s["datasplits"]["d"].update(validate=["zz"]), "unknown dataset"),
         (lambda s: s.update(select={"criterion": "voi"}), "'voi' is not a criterion of run b"),
+        (lambda s: s["architectures"]["u"].update(upsample_factors=[[2, 2, 2]]), "output voxel size"),
     ],
 )
 def test_config_checks_fail_with_one_line(tiny_section: dict, change, message: str) -> None:

@@ -124,7 +124,13 @@ def check_section(section: Mapping[str, Any]) -> None:
             if entry[key] not in (section.get(kind) or {}):
                 raise _fail(f"runs.{entry['name']}.{key}", f"unknown {key} {entry[key]!r}")
         task = section["tasks"][entry["task"]]
-        info = architecture_shapes(section["architectures"][entry["architecture"]], task)
+        arch = section["architectures"][entry["architecture"]]
+        if arch.get("upsample_factors"):
+            raise _fail(
+                f"architectures.{entry['architecture']}.upsample_factors",
+                "training needs labels at the output voxel size; this version trains on the raw grid only",
+            )
+        info = architecture_shapes(arch, task)
         if block and any(int(b) % int(o) for b, o in zip(block, info["eval_output_shape"], strict=True)):
             raise _fail(
                 "predict.block_shape",
