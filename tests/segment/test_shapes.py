@@ -33,6 +33,7 @@ def forward_shape(arch: dict, shape: tuple[int, ...]) -> tuple[int, ...]:
         (THREE, (132, 132, 132), (40, 40, 40)),
         ({**BENCH, "padding": "same"}, (40, 40, 40), (40, 40, 40)),
         ({**BENCH, "constant_upsample": False}, (20, 44, 44), (4, 28, 28)),
+        ({**BENCH, "upsample_factors": [[1, 2, 2]]}, (20, 44, 44), (4, 56, 56)),
     ],
 )
 def test_output_shape_matches_forward(arch: dict, shape: tuple[int, ...], expected: tuple[int, ...]) -> None:
@@ -61,3 +62,9 @@ def test_invalid_size_names_shape_factor_level_and_valid_sizes() -> None:
 def test_eval_increase_must_be_a_multiple_of_the_total_factor() -> None:
     with pytest.raises(ShapeError, match="multiple of the total downsample factor"):
         check_architecture({**TWO, "input_shape": [44, 44, 44], "eval_shape_increase": [2, 0, 0]})
+
+
+def test_scale_divides_the_voxel_size_by_the_upsample_factors() -> None:
+    from snakelab.segment.shapes import scale
+
+    assert scale({**BENCH, "upsample_factors": [[1, 2, 2], [1, 2, 1]]}, (40, 8, 8)) == (40, 2, 4)
