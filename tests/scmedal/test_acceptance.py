@@ -1,9 +1,15 @@
 """Spec §14 workflow acceptance on the full demo (5 folds, every model; about 10 minutes on 2 idle cores):
 batch mixing and cell-type separation against the PCA baseline, counterfactuals against the planted batch
-effect, MEC against chance, early stopping; and the held-out-batches mode end to end."""
+effect, MEC against chance, early stopping; and the held-out-batches mode end to end.
+
+These run the whole demo, beyond the test budget of one pipeline (4 minutes), so they run when
+SNAKELAB_SCMEDAL_ACCEPTANCE=1, or on a finished demo tree named by SNAKELAB_SCMEDAL_DEMO_DIR (the working
+directory of a `make demo` / `snakemake --configfile config/examples/scmedal_demo.yaml` run).
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -18,14 +24,26 @@ DEMO = "config/examples/scmedal_demo.yaml"
 def demo_run(tmp_path_factory):
     from tests.harness import Workflow
 
-    wf = Workflow(tmp_path_factory.mktemp("scmedal_demo"))
-    wf.write_config(None, base=DEMO)
-    wf.run(timeout=3600)
-    root = wf.workdir / "results" / "scmedal" / "demo_outputs"
-    return demo_figures(root, wf.workdir / "resources" / "scmedal" / "pbmc68k_pseudobatch.h5ad")
+    done = os.environ.get("SNAKELAB_SCMEDAL_DEMO_DIR")
+    if done:
+        workdir = Path(done)
+    else:
+        wf = Workflow(tmp_path_factory.mktemp("scmedal_demo"))
+        wf.write_config(None, base=DEMO)
+        wf.run(timeout=3600)
+        workdir = wf.workdir
+    root = workdir / "results" / "scmedal" / "demo_outputs"
+    return demo_figures(root, workdir / "resources" / "scmedal" / "pbmc68k_pseudobatch.h5ad")
 
 
-pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.workflow,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (os.environ.get("SNAKELAB_SCMEDAL_ACCEPTANCE") or os.environ.get("SNAKELAB_SCMEDAL_DEMO_DIR")),
+        reason="the full demo takes ~10 min: set SNAKELAB_SCMEDAL_ACCEPTANCE=1 or SNAKELAB_SCMEDAL_DEMO_DIR",
+    ),
+]
 
 
 def test_re_separates_batches(demo_run) -> None:
@@ -70,6 +88,9 @@ def test_early_stopping_works(demo_run) -> None:
         assert row["restored_val_total_loss"] == pytest.approx(row["best_val_total_loss"], rel=1e-6, abs=1e-9)
 
 
+@pytest.mark.skipif(
+    not os.environ.get("SNAKELAB_SCMEDAL_ACCEPTANCE"), reason="set SNAKELAB_SCMEDAL_ACCEPTANCE=1"
+)
 def test_batches_mode_end_to_end(workflow) -> None:
     overrides = {
         "scmedal": {

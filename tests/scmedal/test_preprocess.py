@@ -80,6 +80,22 @@ def test_scaling_is_fitted_on_train(tmp_path: Path) -> None:
         np.testing.assert_allclose(unscale(data.rows(split), pair), raw, atol=1e-5)
 
 
+def test_unseen_batches_get_an_all_zero_re_input(tmp_path: Path) -> None:
+    raw = counts_adata(n_cells=150, n_batches=6)
+    adata, _ = P.preprocess_adata(raw, SPEC, {**DEFAULTS["preprocess"], "n_top_genes": None})
+    adata_path, splits_path = tmp_path / "adata.h5ad", tmp_path / "splits.json"
+    adata.write_h5ad(adata_path)
+    obs = adata.obs
+    doc = make_splits(
+        list(adata.obs_names), obs["batch"].to_numpy(), obs["celltype"].to_numpy(), "batches", 3, 42
+    )
+    splits_path.write_text(json.dumps(doc))
+    data = load_fold(adata_path, splits_path, 1)
+    assert data.z_input("test").sum() == 0.0
+    assert np.array_equal(data.z("test").sum(axis=1), np.ones(data.n("test")))
+    np.testing.assert_array_equal(data.z_input("train"), data.z("train"))
+
+
 def test_scaling_per_split_maps_each_split_to_unit_range(tmp_path: Path) -> None:
     adata_path, splits_path = _write_fold_inputs(tmp_path)
     data = load_fold(adata_path, splits_path, 2, per_split_scaling=True)
