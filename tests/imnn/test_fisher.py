@@ -64,6 +64,7 @@ def test_loss_gradient_matches_central_differences(x64: None) -> None:
     dd = jnp.asarray(rng.normal(size=(20, 5, 2)))
     a = fisher.alpha(10.0, 0.1)
 
+    @jax.jit
     def objective(w):
         from snakelab.imnn import derivatives
 
