@@ -196,3 +196,14 @@ def test_fit_compress_and_lineage_on_external_data(tmp_path: Path) -> None:
     assert main([*argv, "--output", str(out)]) == 0
     with np.load(out) as z:
         assert z["theta_hat"].shape == (3, 2) and "theta" not in z
+
+
+def test_posterior_summary_of_a_gaussian_marginal() -> None:
+    from snakelab.imnn.stages.plot import marginal_summary
+
+    grid = np.linspace(-5.0, 5.0, 2001)
+    density = np.exp(-0.5 * ((grid - 0.7) / 1.3) ** 2)
+    s = marginal_summary(grid, density)
+    assert s["mean"] == pytest.approx(0.7, abs=1e-6)
+    assert s["low68"] == pytest.approx(0.7 - 0.9945 * 1.3, abs=2e-3)  # Φ⁻¹(0.16) = −0.9945
+    assert s["high68"] == pytest.approx(0.7 + 0.9945 * 1.3, abs=2e-3)

@@ -54,6 +54,7 @@ def test_demo_builds_every_output_and_reruns_identically(workflow) -> None:
         "lfi/pmc.npz",
         "plots/history.png",
         "plots/posterior_t0.png",
+        "plots/posterior_summary.json",
     ]
     assert [p for p in expected if not (run / p).is_file()] == []
     metrics = json.loads((run / "fit/metrics.json").read_text())

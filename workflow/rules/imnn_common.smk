@@ -148,10 +148,11 @@ def imnn_plot_args(wildcards, input):
 
 
 def imnn_plot_outputs():
-    """plots/history.png and one posterior_t{t}.png per target."""
-    return [f"{IMNN_R}/plots/history.png"] + [
-        f"{IMNN_R}/plots/posterior_t{t}.png" for t in range(imnn_n_targets())
-    ]
+    """plots/history.png, posterior_summary.json and one posterior_t{t}.png per target."""
+    return [
+        f"{IMNN_R}/plots/history.png",
+        f"{IMNN_R}/plots/posterior_summary.json",
+    ] + [f"{IMNN_R}/plots/posterior_t{t}.png" for t in range(imnn_n_targets())]
 
 
 def imnn_pmc_abc_chunks(wildcards):
