@@ -201,7 +201,7 @@ def test_fit_compress_and_lineage_on_external_data(tmp_path: Path) -> None:
 def test_posterior_summary_of_a_gaussian_marginal() -> None:
     from snakelab.imnn.stages.plot import marginal_summary
 
-    grid = np.linspace(-5.0, 5.0, 2001)
+    grid = np.linspace(-10.0, 10.0, 4001)
     density = np.exp(-0.5 * ((grid - 0.7) / 1.3) ** 2)
     s = marginal_summary(grid, density)
     assert s["mean"] == pytest.approx(0.7, abs=1e-6)
