@@ -26,7 +26,7 @@ def marginal_summary(grid: np.ndarray, density: np.ndarray) -> dict[str, float]:
     """Mean and central 68 % interval (16th, 84th percentiles) of a 1-D marginal on ``grid``."""
     mass = np.clip(density, 0.0, None)
     mass = mass / mass.sum()
-    cdf = np.cumsum(mass)
+    cdf = np.cumsum(mass) - 0.5 * mass  # mass up to each grid point (cell centres)
     low, high = np.interp([0.16, 0.84], cdf, grid)
     return {"mean": float(np.sum(grid * mass)), "low68": float(low), "high68": float(high)}
 
