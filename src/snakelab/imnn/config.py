@@ -159,6 +159,16 @@ def chunk_indices(n: int, n_chunks: int, chunk: int) -> np.ndarray:
     return np.arange(bounds[chunk], bounds[chunk + 1])
 
 
+def input_shape(section: Mapping[str, Any], data_path: str | None = None) -> tuple[int, ...]:
+    """Shape of one simulation: the simulator's (no JAX for the shipped ones), or that of the external
+    fiducial array."""
+    entry = simulator_entry(section)
+    if entry is not None:
+        return entry.input_shape(section["simulator"].get("args"))
+    path = data_path or section["data"]["fiducial"]
+    return tuple(np.load(path, mmap_mode="r").shape[1:])
+
+
 def load(path: str | Path) -> dict[str, Any]:
     """The resolved section written by the ``config`` stage (JSON)."""
     return json.loads(Path(path).read_text())

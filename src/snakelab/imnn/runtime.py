@@ -42,12 +42,8 @@ def simulator(section: Mapping[str, Any]) -> Callable[[jax.Array, jax.Array], ja
 
 
 def input_shape(section: Mapping[str, Any], data_path: str | None = None) -> tuple[int, ...]:
-    """Shape of one simulation: the simulator's, or that of the external fiducial array."""
-    entry = config.simulator_entry(section)
-    if entry is not None:
-        return entry.input_shape(section["simulator"].get("args"))
-    path = data_path or section["data"]["fiducial"]
-    return tuple(np.load(path, mmap_mode="r").shape[1:])
+    """Shape of one simulation (see :func:`snakelab.imnn.config.input_shape`)."""
+    return config.input_shape(section, data_path)
 
 
 def network(section: Mapping[str, Any], dtype: Any) -> tuple[Callable, Callable]:

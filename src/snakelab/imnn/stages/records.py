@@ -14,11 +14,10 @@ log = logging.getLogger("snakelab.imnn.tfrecords")
 
 
 def main(args: argparse.Namespace) -> None:
-    from snakelab.imnn import runtime
     from snakelab.imnn.stages.fit import load_set
 
     section = config.load(args.config)
-    shape = runtime.input_shape(section)
+    shape = config.input_shape(section)
     prefix = "validation_" if args.set.startswith("validation_") else ""
     kind_of = args.set.removeprefix(prefix)
     arrays = load_set(section, prefix, shape, Path(args.sims_dir) if args.sims_dir else None, (kind_of,))
