@@ -6,7 +6,6 @@ SIGINT (Snakemake then stops its jobs and removes incomplete outputs) and killed
 
 from __future__ import annotations
 
-import copy
 import os
 import signal
 import subprocess
@@ -18,19 +17,10 @@ from typing import Any
 
 import yaml
 
+from snakelab.core.config_files import deep_merge
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` with ``overrides`` merged in recursively (mappings merge, everything else replaces)."""
-    out = copy.deepcopy(dict(base))
-    for key, value in overrides.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def tool_env() -> dict[str, str]:

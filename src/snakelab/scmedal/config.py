@@ -8,13 +8,13 @@ the CLI run by hand (``--config <yaml>``).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from snakelab.core.config_files import deep_merge, load_yaml
 from snakelab.core.config_hash import canonical_json
 from snakelab.core.errors import InputError
 
@@ -147,17 +147,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` with ``overrides`` merged in recursively (mappings merge, other values replace)."""
-    out = copy.deepcopy(dict(base))
-    for key, value in overrides.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def section(config: Mapping[str, Any]) -> dict[str, Any]:
     """The ``scmedal`` section of a whole config with every default filled (datasets included).
 
@@ -181,15 +170,7 @@ def section(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def load(path: str | Path) -> dict[str, Any]:
     """The filled ``scmedal`` section of a YAML config file (InputError on a missing/non-mapping file)."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "config", "expected an existing YAML file")
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(doc, dict):
-        raise InputError(path, "config", "expected a mapping at the top level")
-    return section(doc)
+    return section(load_yaml(path))
 
 
 def from_args(config_path: str | None, spec: str | None) -> dict[str, Any]:

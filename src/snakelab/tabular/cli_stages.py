@@ -39,7 +39,9 @@ def guarded(stage: Callable[[argparse.Namespace], int | None], args: argparse.Na
 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:
-    return tabular_config.load_yaml(args.config) if args.config else {}
+    from snakelab.core.config_files import load_yaml
+
+    return load_yaml(args.config) if args.config else {}
 
 
 def section(args: argparse.Namespace, kind: str, name: str | None) -> dict[str, Any]:

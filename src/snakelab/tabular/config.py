@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from snakelab.core.errors import InputError
@@ -47,19 +46,6 @@ STRATIFIER_DEFAULTS: dict[str, Any] = {
 }
 
 SECTIONS = ("datasets", "pipelines", "experiments")
-
-
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """A YAML config file as a mapping (InputError on a missing file or a non-mapping)."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "config", "expected an existing YAML file")
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(doc, dict):
-        raise InputError(path, "config", "expected a mapping at the top level")
-    return doc
 
 
 def tabular_section(config: Mapping[str, Any]) -> dict[str, Any]:
