@@ -56,3 +56,12 @@ def batch_indices(n: int, batch_size: int, rng: np.random.Generator) -> list[np.
 def float_history(history: Mapping[str, Sequence[Any]]) -> dict[str, list[float]]:
     """``{key: [float per epoch]}`` from any mapping of sequences of numbers (tensors, numpy scalars)."""
     return {str(k): [float(v) for v in values] for k, values in history.items()}
+
+
+def empty_history(classification: bool, evaluate: bool) -> dict[str, list[float]]:
+    """The per-epoch history of a fit loop: ``loss`` (+ ``accuracy`` for classifiers), and the same keys
+    prefixed ``val_`` when an evaluation split is given; every list starts empty."""
+    keys = ["loss", "accuracy"] if classification else ["loss"]
+    if evaluate:
+        keys += [f"val_{k}" for k in keys]
+    return {k: [] for k in keys}

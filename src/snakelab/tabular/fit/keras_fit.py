@@ -17,6 +17,7 @@ from snakelab.tabular.fit.common import (
     as_feature_list,
     batch_indices,
     batch_size_of,
+    empty_history,
     epochs_of,
     sample_count,
 )
@@ -121,13 +122,7 @@ def keras_fit(
         eval_features = [tf.constant(np.asarray(x, dtype=np.float32)) for x in as_feature_list(eval_X)]
         eval_labels = tf.constant(np.asarray(eval_y))
         n_eval = sample_count(eval_features, eval_labels)
-    history: dict[str, list[float]] = {"loss": []}
-    if classification:
-        history["accuracy"] = []
-    if evaluate:
-        history["val_loss"] = []
-        if classification:
-            history["val_accuracy"] = []
+    history = empty_history(classification, evaluate)
     for _ in range(epochs):
         order = np.concatenate(batch_indices(n, batch_size, rng))
         total, hits = 0.0, 0.0

@@ -14,6 +14,7 @@ from snakelab.tabular.fit.common import (
     as_feature_list,
     batch_indices,
     batch_size_of,
+    empty_history,
     epochs_of,
     sample_count,
 )
@@ -123,13 +124,7 @@ def torch_fit(
     evaluate = eval_X is not None and eval_y is not None
     if evaluate:
         eval_features, eval_target = torch_features(eval_X), torch_target(eval_y, loser)
-    history: dict[str, list[float]] = {"loss": []}
-    if classification:
-        history["accuracy"] = []
-    if evaluate:
-        history["val_loss"] = []
-        if classification:
-            history["val_accuracy"] = []
+    history = empty_history(classification, evaluate)
     for _ in range(epochs):
         model.train()
         total, correct = torch.zeros((), dtype=torch.float64), torch.zeros((), dtype=torch.int64)
