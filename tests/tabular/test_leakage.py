@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snakelab.store.core import Store, open_store
+from snakelab.store.core import Store
 from snakelab.tabular.datasets import Dataset
 from snakelab.tabular.preprocess.fit import load_preprocess, prepare_fold
 from snakelab.tabular.splits import create_splitset, fold_names
@@ -22,15 +22,6 @@ SCALER = {"class": "sklearn.preprocessing.StandardScaler", "params": {}, "dtypes
 IRIS_INPUT = {"encoders": [SCALER]}
 IRIS_TARGET = {"column": "species", "encoder": {"class": "sklearn.preprocessing.OneHotEncoder", "params": {}}}
 IRIS_STRATIFIER = {"size_test": 0.22, "fold_count": 5}
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("SNAKELAB_STORE_URL", raising=False)
-    opened = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}", create=True)
-    yield opened
-    opened.dispose()
 
 
 def _prepare(store: Store, dataset: Dataset, name: str, folds: list[str] | None = None, **spec: Any) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,20 +29,6 @@ SCALER = {"class": "sklearn.preprocessing.StandardScaler", "params": {}}
 OHE = {"class": "sklearn.preprocessing.OneHotEncoder", "params": {}}
 ORDINAL = {"class": "sklearn.preprocessing.OrdinalEncoder", "params": {}}
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("SNAKELAB_STORE_URL", raising=False)
-    opened = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}", create=True)
-    yield opened
-    opened.dispose()
-
-
-@pytest.fixture
-def iris(store: Store) -> Dataset:
-    return Dataset.tabular("sklearn:iris", name="iris", store=store)
 
 
 def _table(store: Store) -> Dataset:

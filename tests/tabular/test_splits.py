@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from sqlalchemy import func, select
 
 from snakelab.core.errors import InputError
 from snakelab.store import models
-from snakelab.store.core import Store, open_store
+from snakelab.store.core import Store
 from snakelab.tabular import seeds
 from snakelab.tabular.datasets import Dataset
 from snakelab.tabular.splits import (
@@ -30,20 +29,6 @@ from snakelab.tabular.splits import (
 OHE = {"class": "sklearn.preprocessing.OneHotEncoder", "params": {}}
 ORDINAL = {"class": "sklearn.preprocessing.OrdinalEncoder", "params": {}}
 SCALER = {"class": "sklearn.preprocessing.StandardScaler", "params": {}, "dtypes": ["float64"]}
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("SNAKELAB_STORE_URL", raising=False)
-    opened = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}", create=True)
-    yield opened
-    opened.dispose()
-
-
-@pytest.fixture
-def iris(store: Store) -> Dataset:
-    return Dataset.tabular("sklearn:iris", name="iris", store=store)
 
 
 def _count(store: Store, model: type) -> int:
