@@ -95,7 +95,14 @@ def field2d(args: argparse.Namespace) -> None:
         "max_iterations": args.max_iterations,
         "min_iterations": min(500, args.max_iterations),
     }
+    if args.channels or args.activation:
+        overrides["network"] = {}
+        if args.channels:
+            overrides["network"]["channels"] = [int(c) for c in args.channels.split(",")]
+        if args.activation:
+            overrides["network"]["activation"] = args.activation
     sec = section("imnn_field2d.yaml", overrides)
+    print(f"network {json.dumps(sec['network'])}", flush=True)
     metrics, wall = fit_once(sec)
     entry = get("field2d")
     full = float(np.linalg.det(entry.analytic_fisher(sec["theta_fid"], {"N": args.N}, modes="full")))
@@ -122,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--n-s", type=int, default=1000)
     f.add_argument("--max-iterations", type=int, default=1500)
     f.add_argument("--channels", default=None, help="CNN channels, e.g. 8,16,32 (default: the config's)")
+    f.add_argument("--activation", default=None, help="CNN activation (default: the config's)")
     f.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     from snakelab.core.threads import limit_threads

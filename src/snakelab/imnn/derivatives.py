@@ -4,8 +4,9 @@
 ``(x, dx)``: x (n, n_summaries) the summaries of the given fiducial inputs, dx (n_d, n_summaries,
 n_params) their derivatives with respect to θ.
 
-- ``simulator``: ``simulate(key, θ) -> d`` differentiable in θ; dx = jacfwd of θ ↦ apply(w, simulate(key, θ))
-  at θ_fid for the first n_d keys; the other keys give summaries only.
+- ``simulator``: ``simulate(key, θ) -> d`` differentiable in θ; dx = J_apply(d)·∂d/∂θ at θ_fid for the first
+  n_d keys (the simulator's Jacobian by jacfwd, then one JVP of the network per parameter); the other keys
+  give summaries only.
 - ``gradient``: fiducial d (n_s, *input) and dd/dθ (n_d, *input, n_params); dx_p = JVP of apply(w, ·) along
   dd/dθ_p (the input Jacobian is never formed).
 - ``numerical``: fiducial d (n_s, *input) and simulations (n_d, 2, n_params, *input) at θ_fid ∓ δθ_p/2·e_p;
@@ -14,11 +15,14 @@ n_params) their derivatives with respect to θ.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+
+from snakelab.imnn import networks
 
 Apply = Callable[[Any, jax.Array], jax.Array]
 Simulate = Callable[[jax.Array, jax.Array], jax.Array]
@@ -26,23 +30,32 @@ Simulate = Callable[[jax.Array, jax.Array], jax.Array]
 
 def summaries(apply: Apply, w: Any, d: jax.Array) -> jax.Array:
     """apply(w, ·) over a batch d (n, *input) → (n, n_summaries)."""
-    return jax.vmap(lambda di: apply(w, di))(d)
+    return networks.batched(apply)(w, d)
+
+
+def simulations_and_jacobians(
+    simulate: Simulate, keys: jax.Array, theta: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """Simulations d (n, *input) at θ for ``keys`` (n keys) and their θ-Jacobians (n, *input, n_params)."""
+
+    def one(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        def f(t: jax.Array) -> tuple[jax.Array, jax.Array]:
+            d = simulate(key, t)
+            return d, d
+
+        jac, d = jax.jacfwd(f, has_aux=True)(theta)
+        return d, jac
+
+    return jax.vmap(one)(keys)
 
 
 def simulator_derivatives(
     apply: Apply, w: Any, simulate: Simulate, keys: jax.Array, theta_fid: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
-    """Summaries (n, n_summaries) and derivatives (n, n_summaries, n_params) of simulations at ``keys``."""
-
-    def one(key: jax.Array) -> tuple[jax.Array, jax.Array]:
-        def f(theta: jax.Array) -> tuple[jax.Array, jax.Array]:
-            y = apply(w, simulate(key, theta))
-            return y, y
-
-        jac, y = jax.jacfwd(f, has_aux=True)(theta_fid)
-        return y, jac
-
-    return jax.vmap(one)(keys)
+    """Summaries (n, n_summaries) and derivatives (n, n_summaries, n_params) of simulations at ``keys``:
+    the chain rule through the simulator's Jacobian, one batched JVP of the network per parameter."""
+    d, dd = simulations_and_jacobians(simulate, keys, theta_fid)
+    return gradient_derivatives(apply, w, d, dd)
 
 
 def simulator_summaries(
@@ -52,21 +65,17 @@ def simulator_summaries(
     x_d, dx = simulator_derivatives(apply, w, simulate, keys[:n_d], theta_fid)
     if keys.shape[0] == n_d:
         return x_d, dx
-    rest = jax.vmap(lambda k: apply(w, simulate(k, theta_fid)))(keys[n_d:])
+    rest = summaries(apply, w, jax.vmap(lambda k: simulate(k, theta_fid))(keys[n_d:]))
     return jnp.concatenate([x_d, rest], axis=0), dx
 
 
 def gradient_derivatives(apply: Apply, w: Any, d: jax.Array, dd: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Summaries (n, n_summaries) and derivatives (n, n_summaries, n_params) from inputs d (n, *input)
-    and input derivatives dd (n, *input, n_params), by one JVP per parameter."""
-
-    def one(di: jax.Array, ddi: jax.Array) -> tuple[jax.Array, jax.Array]:
-        f = lambda v: apply(w, v)  # noqa: E731
-        tangents = jnp.moveaxis(ddi, -1, 0)
-        y, jvps = jax.vmap(lambda t: jax.jvp(f, (di,), (t,)), out_axes=(None, 0))(tangents)
-        return y, jvps.T
-
-    return jax.vmap(one)(d, dd)
+    and input derivatives dd (n, *input, n_params), by one batched JVP per parameter (the input Jacobian
+    of the network is never formed)."""
+    f = functools.partial(networks.batched(apply), w)
+    pairs = [jax.jvp(f, (d,), (dd[..., p],)) for p in range(dd.shape[-1])]
+    return pairs[0][0], jnp.stack([jvp for _, jvp in pairs], axis=-1)
 
 
 def gradient_summaries(apply: Apply, w: Any, d: jax.Array, dd: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -1,5 +1,8 @@
 """Summary networks as plain pytrees (spec §9): ``init(key, input_shape) -> params`` and
-``apply(params, d) -> (n_summaries,)`` for ONE input of shape ``input_shape``.
+``apply(params, d) -> (n_summaries,)`` for ONE input of shape ``input_shape``. The built-in networks also
+carry ``apply.batched(params, d (n, *input_shape)) -> (n, n_summaries)``, which :func:`batched` returns (a
+``jax.vmap`` of ``apply`` for user networks without it): on XLA CPU a convolution over an explicit batch
+is several times faster, forward and backward, than the same convolution under ``vmap``.
 
 ``mlp``: dense layers on the flattened input with an optional linear skip d·W added to the output.
 ``cnn``: conv blocks (3×3, stride-2 downsampling) on a 2-D input (H, W) or (H, W, channels), global
@@ -36,6 +39,24 @@ def _dense(key: jax.Array, n_in: int, n_out: int, dtype: Any) -> dict[str, jax.A
     return {"w": w, "b": jnp.zeros((n_out,), dtype)}
 
 
+def _with_batched(apply_batch: Apply) -> Apply:
+    """The one-input ``apply`` of a batched network, with ``apply.batched = apply_batch``."""
+
+    def apply(params: Any, d: jax.Array) -> jax.Array:
+        return apply_batch(params, d[None])[0]
+
+    apply.batched = apply_batch  # type: ignore[attr-defined]
+    return apply
+
+
+def batched(apply: Apply) -> Apply:
+    """``(params, d (n, *input_shape)) -> (n, n_summaries)`` for a one-input ``apply``."""
+    own = getattr(apply, "batched", None)
+    if own is not None:
+        return own
+    return jax.vmap(apply, in_axes=(None, 0))
+
+
 def mlp(
     n_summaries: int,
     hidden: Sequence[int] = (128, 128, 128),
@@ -56,8 +77,8 @@ def mlp(
             params["skip"] = jax.random.normal(keys[-1], (n_in, n_summaries), dtype) / math.sqrt(n_in)
         return params
 
-    def apply(params: dict[str, Any], d: jax.Array) -> jax.Array:
-        flat = jnp.ravel(d)
+    def apply_batch(params: dict[str, Any], d: jax.Array) -> jax.Array:
+        flat = d.reshape((d.shape[0], -1))
         h = flat
         for layer in params["layers"][:-1]:
             h = act(h @ layer["w"] + layer["b"])
@@ -67,7 +88,7 @@ def mlp(
             out = out + flat @ params["skip"]
         return out
 
-    return init, apply
+    return init, _with_batched(apply_batch)
 
 
 def cnn(
@@ -75,10 +96,17 @@ def cnn(
     channels: Sequence[int] = (16, 32, 64),
     hidden: Sequence[int] = (128,),
     activation: str = "leaky_relu",
+    pool: str = "all",
     dtype: Any = jnp.float32,
 ) -> tuple[Init, Apply]:
     """Conv blocks (3×3 conv stride 1, 3×3 conv stride 2, per entry of ``channels``), global average
-    pooling and a dense head with ``hidden`` layers, for inputs (H, W) or (H, W, C)."""
+    pooling and a dense head with ``hidden`` layers, for inputs (H, W) or (H, W, C).
+
+    ``pool="last"`` pools the last block's output only; ``pool="all"`` concatenates the global averages
+    of every block's output (sum(channels) features), so the head sees each scale's band statistics
+    directly: the high-resolution first block carries most of a field's Fourier modes."""
+    if pool not in ("all", "last"):
+        raise ValueError(f"network.pool: expected all or last, found {pool!r}")
     act = ACTIVATIONS[activation]
     dims = ("NHWC", "HWIO", "NHWC")
 
@@ -91,23 +119,53 @@ def cnn(
                 w = jax.random.normal(next(keys), (3, 3, c_a, c_out), dtype) * math.sqrt(2.0 / (9 * c_a))
                 convs.append({"w": w, "b": jnp.zeros((c_out,), dtype)})
             c_in = c_out
-        sizes = [c_in, *hidden, n_summaries]
+        n_features = sum(channels) if pool == "all" else c_in
+        sizes = [n_features, *hidden, n_summaries]
         head = [_dense(next(keys), a, b, dtype) for a, b in itertools.pairwise(sizes)]
         return {"convs": convs, "head": head}
 
-    def apply(params: dict[str, Any], d: jax.Array) -> jax.Array:
-        h = d[None, :, :, None] if d.ndim == 2 else d[None]
+    def apply_batch(params: dict[str, Any], d: jax.Array) -> jax.Array:
+        h = d[..., None] if d.ndim == 3 else d
+        pooled = []
         for k, conv in enumerate(params["convs"]):
             stride = (2, 2) if k % 2 else (1, 1)
             h = jax.lax.conv_general_dilated(h, conv["w"], stride, "SAME", dimension_numbers=dims)
             h = act(h + conv["b"])
-        h = jnp.mean(h, axis=(0, 1, 2))
+            if k % 2:
+                pooled.append(jnp.mean(h, axis=(1, 2)))
+        h = jnp.concatenate(pooled, axis=-1) if pool == "all" else pooled[-1]
         for layer in params["head"][:-1]:
             h = act(h @ layer["w"] + layer["b"])
         last = params["head"][-1]
         return h @ last["w"] + last["b"]
 
-    return init, apply
+    return init, _with_batched(apply_batch)
+
+
+def standardise_output(params: dict[str, Any], x: jax.Array) -> dict[str, Any]:
+    """Fold the affine map x ↦ (x − x̄)·L, L = (chol C)⁻ᵀ, into the last (linear) layer of a built-in
+    ``mlp`` or ``cnn``, where x (n, n_summaries) are the summaries of n fiducial inputs at ``params`` and
+    C their covariance (ddof 1): the new summaries of those inputs have zero mean and identity covariance.
+    An invertible affine map leaves the Fisher information unchanged, so this only removes the phase in
+    which the covariance regulariser dominates the loss (a CNN's pooled summaries start with C ~ 1e-3)."""
+    if "layers" in params:
+        name = "layers"
+    elif "head" in params:
+        name = "head"
+    else:
+        raise ValueError("standardise_output: expected the params of a built-in mlp or cnn")
+    x = jnp.asarray(x)
+    centred = x - x.mean(axis=0)
+    C = centred.T @ centred / (x.shape[0] - 1)
+    L = jnp.linalg.inv(jnp.linalg.cholesky(C)).T
+    if not bool(jnp.all(jnp.isfinite(L))):
+        raise ValueError("standardise_output: the covariance of the initial summaries is singular")
+    last = params[name][-1]
+    out = dict(params)
+    out[name] = [*params[name][:-1], {"w": last["w"] @ L, "b": (last["b"] - x.mean(axis=0)) @ L}]
+    if "skip" in params:
+        out["skip"] = params["skip"] @ L
+    return out
 
 
 def build(network: Mapping[str, Any], n_summaries: int, dtype: Any = jnp.float32) -> tuple[Init, Apply]:

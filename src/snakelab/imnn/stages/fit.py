@@ -87,7 +87,7 @@ def run_fit(
     import jax
     import jax.numpy as jnp
 
-    from snakelab.imnn import aggregated, fisher, optimiser, problems, runtime
+    from snakelab.imnn import aggregated, derivatives, fisher, optimiser, problems, runtime
     from snakelab.imnn.fit import fit
 
     dtype = runtime.set_precision(section)
@@ -169,6 +169,15 @@ def run_fit(
         validate = problems.aggregated_validate(agg, val_source) if val_source is not None else None
         data = val_data = None
         jit = False
+    if fit_cfg["standardise"]:
+        if storage != "memory":
+            first = lambda w: agg.forward(w, source, 0)[0]  # noqa: E731
+        elif mode == "simulator":
+            keys = problems.iteration_keys(fit_key, jnp.asarray(0), n_s)
+            first = lambda w: derivatives.simulator_summaries(apply, w, simulate, keys, theta, n_d)[0]  # noqa: E731
+        else:
+            first = lambda w: problems.fixed_summaries(apply, mode, delta)(w, data)[0]  # noqa: E731
+        w0 = _standardised(section, w0, jax.jit(first))
     result = fit(
         w0,
         opt,
@@ -205,6 +214,23 @@ def run_fit(
     else:
         stats = agg.statistics(w, source)
     return _write_outputs(section, out_dir, result, stats, w, a)
+
+
+def _standardised(section: dict[str, Any], w0: Any, first: Any) -> Any:
+    """``w0`` with the mean and covariance of ``first(w0)``, its summaries (n_s, n_summaries) of the
+    iteration-0 training inputs, folded into the last layer (``fit.standardise``; built-in networks only,
+    see :func:`snakelab.imnn.networks.standardise_output`)."""
+    from snakelab.imnn import networks
+
+    if section["network"].get("kind", "mlp") not in ("mlp", "cnn"):
+        log.info("fit.standardise: skipped for the user network %s", section["network"]["kind"])
+        return w0
+    try:
+        return networks.standardise_output(w0, first(w0))
+    except ValueError:
+        raise InputError(
+            None, "fit", "the covariance of the initial summaries is singular (set fit.standardise: false)"
+        ) from None
 
 
 def _check_result(result: Any) -> None:
