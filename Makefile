@@ -47,9 +47,10 @@ demo: venv
 lint: venv-dev
 	$(BIN)/python -m pytest -q tests/test_lint.py
 
-# pytest exits 5 when it collected no test: treat that as a failure, never as a pass.
+# pytest exits 5 when it collected no test: treat that as a failure, never as a pass. The 30 slowest
+# tests are listed at the end: CI has a 30-minute budget for this target.
 test: venv-dev
-	$(BIN)/python -m pytest -q; rc=$$?; \
+	$(BIN)/python -m pytest -q --durations=30; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 bench: venv-dev
