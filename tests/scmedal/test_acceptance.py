@@ -115,5 +115,14 @@ def test_batches_mode_end_to_end(workflow) -> None:
     run = wf.run(timeout=1800)
     logs = "\n".join(p.read_text() for p in Path(wf.workdir, "logs").rglob("scores_*.log"))
     assert "not meaningful" in logs
+    for path in Path(run.workdir).rglob("scmedalre/*/splits_*/scores_*_samplesize-*.csv"):
+        flags = pd.read_csv(path, header=[0, 1], index_col=0).iloc[0]
+        test = path.name.startswith("scores_test_")
+        assert (bool(flags[("batch", "meaningful")]), bool(flags[("celltype", "meaningful")])) == (
+            not test,
+            True,
+        )
+    ci = pd.read_csv(next(Path(run.workdir).rglob("test_scores_*_95CI.csv")), header=[0, 1, 2], index_col=0)
+    assert ci[("batch", "meaningful", "all_folds")].to_dict() == {"scmedalre": False, "X_pca": True}
     summary = next(Path(run.workdir).rglob("MEC_RF_summary.csv"))
     assert pd.read_csv(summary)["split_mode"].tolist() == ["batches"]

@@ -1,4 +1,5 @@
-"""Spec §14.7: clustering scores equal sklearn's; the seeded subsample; CI aggregation of fold scores."""
+"""Spec §14.7: clustering scores equal sklearn's; the seeded subsample; CI aggregation of fold scores;
+the "not meaningful" flag of RE test batch scores in batches mode (spec §3, §14)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-from snakelab.scmedal.aggregate import mean_scores
+from snakelab.scmedal.aggregate import all_scores, mean_scores
 from snakelab.scmedal.compare import compare_tables
-from snakelab.scmedal.scores import clustering_scores, score_table, subsample
+from snakelab.scmedal.plots import compare_chart
+from snakelab.scmedal.scores import clustering_scores, meaningful, score_table, subsample
 
 
 def _latent(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -45,7 +47,7 @@ def test_score_table_uses_the_same_cells_for_every_latent() -> None:
     )
     assert list(table.columns) == [
         (lab, m) for lab in ("batch", "celltype") for m in ("ch", "1/db", "silhouette")
-    ]
+    ] + [("batch", "meaningful"), ("celltype", "meaningful")]
     assert table.loc["m1_latent_test", ("batch", "silhouette")] == pytest.approx(
         silhouette_score(x[idx], batch[idx])
     )
@@ -80,3 +82,60 @@ def test_fold_aggregation_and_compare_95ci_by_hand() -> None:
     assert tables["ci"].loc["m", (*col, "CI_upper")] == pytest.approx(0.4963243, abs=1e-7)
     assert tables["min"].loc["m", ("", "fold")] == 1
     assert tables["max"].loc["m", ("", "fold")] == 5
+
+
+def test_only_re_test_batch_scores_in_batches_mode_are_not_meaningful() -> None:
+    flagged = [
+        (model, split, label, mode)
+        for model in ("ae", "scmedalfe", "scmedalre", "pca", "scVI")
+        for split in ("train", "val", "test")
+        for label in ("batch", "celltype")
+        for mode in ("cells", "batches")
+        if not meaningful(model, split, label, mode)
+    ]
+    assert flagged == [("scmedalre", "test", "batch", "batches")]
+
+
+def test_flags_travel_through_files_aggregation_and_compare(tmp_path) -> None:
+    """A flagged fold makes the model's (batch, meaningful) false in mean scores and the compare
+    tables; the flags never enter the statistics (means equal those of an unflagged copy)."""
+    x, batch, celltype = _latent()
+    labels = {"batch": batch, "celltype": celltype}
+    paths = {"re": {}, "fe": {}}
+    for k in (1, 2, 3):
+        idx = subsample(300, 100, 0, k, "test")
+        for model, flag in (("re", k != 2), ("fe", True)):
+            table = score_table({f"{model}_latent_test": x * k}, labels, idx, {"batch": flag})
+            paths[model][k] = tmp_path / f"{model}_{k}.csv"
+            table.to_csv(paths[model][k])
+    stacked = {m: all_scores(p) for m, p in paths.items()}
+    assert stacked["re"][("batch", "meaningful")].tolist() == [True, False, True]
+    assert stacked["re"][("celltype", "meaningful")].tolist() == [True, True, True]
+    means = mean_scores(stacked["re"])
+    assert means[("batch", "meaningful")].tolist() == [False] * 3
+    assert means[("celltype", "meaningful")].tolist() == [True] * 3
+    pd.testing.assert_frame_equal(
+        means.drop(columns=[("batch", "meaningful"), ("celltype", "meaningful")]),
+        mean_scores(stacked["fe"])
+        .drop(columns=[("batch", "meaningful"), ("celltype", "meaningful")])
+        .rename(index={"fe_latent_test": "re_latent_test"}),
+    )
+    tables = compare_tables(stacked)
+    for key in ("means", "ci"):
+        assert tables[key][("batch", "meaningful", "all_folds")].to_dict() == {"re": False, "fe": True}
+        assert tables[key][("celltype", "meaningful", "all_folds")].to_dict() == {"re": True, "fe": True}
+    assert tables["ci"].loc["re", ("batch", "silhouette", "mean")] == pytest.approx(
+        np.mean(
+            [
+                silhouette_score(
+                    x[subsample(300, 100, 0, k, "test")], batch[subsample(300, 100, 0, k, "test")]
+                )
+                for k in (1, 2, 3)
+            ]
+        )
+    )
+    tables["ci"].to_csv(tmp_path / "ci.csv")
+    back = pd.read_csv(tmp_path / "ci.csv", header=[0, 1, 2], index_col=0)
+    assert back[("batch", "meaningful", "all_folds")].tolist() == [False, True]
+    compare_chart(back, tmp_path / "chart.png", "flags")
+    assert (tmp_path / "chart.png").stat().st_size > 0

@@ -1,5 +1,6 @@
 """scmedal as Snakemake rules on a tiny configuration of the demo (one fold, few epochs): the documented
-tree (spec §7), a no-op rerun, bitwise-identical retraining in a clean directory, seed sensitivity."""
+tree (spec §7), an external latent scored and compared (spec §6), a no-op rerun, bitwise-identical
+retraining in a clean directory, seed sensitivity."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from snakelab.scmedal import config as C
+from snakelab.scmedal.paths import Tree
 from tests.harness import BIN, tool_env
 
 TINY = {
@@ -43,6 +46,14 @@ def _tree(workdir: Path) -> dict[str, Path]:
 @pytest.mark.workflow
 def test_tiny_demo_workflow(workflow) -> None:
     wf = workflow(TINY, base="config/examples/scmedal_demo.yaml")
+    # an external latent: the run's own PCA files, named by pattern (PCA's run name ignores compare.*)
+    config_file = wf.workdir / "config" / "config.yaml"
+    cfg = yaml.safe_load(config_file.read_text())
+    pca_run = Tree(C.section(cfg), "demo").latent_run("pca")
+    cfg["scmedal"]["compare"] = {
+        "external_latents": {"ext": f"{pca_run}/splits_{{fold}}/X_pca_{{split}}.npy"}
+    }
+    config_file.write_text(yaml.safe_dump(cfg))
     wf.run(timeout=900)
     tree = _tree(wf.workdir)
     root, scenario = tree["root"], tree["scenario"]
@@ -84,9 +95,18 @@ def test_tiny_demo_workflow(workflow) -> None:
         scores = pd.read_csv(fold / "scores_test_samplesize-10000.csv", header=[0, 1], index_col=0)
         assert list(scores.index) == [f"{model}_latent_test"]
     assert (tree["pca"] / "splits_1" / "X_pca_test.npy").is_file()
+    ext = pd.read_csv(
+        tree["ext"] / "splits_1" / "scores_test_samplesize-10000.csv", header=[0, 1], index_col=0
+    )
+    pca = pd.read_csv(
+        tree["pca"] / "splits_1" / "scores_test_samplesize-10000.csv", header=[0, 1], index_col=0
+    )
+    assert list(ext.index) == ["ext_latent_test"]
+    assert np.array_equal(ext.to_numpy(), pca.to_numpy())  # same latent, same subsample
+    assert (tree["ext"] / "mean_scores_test_samplesize-10000.csv").is_file()
     compare = next((root / "compare_models" / scenario).glob("compare_*"))
     ci = pd.read_csv(compare / "test_scores_10000_95CI.csv", header=[0, 1, 2], index_col=0)
-    assert list(ci.index) == ["ae", "scmedalfe", "scmedalre", "X_pca"]
+    assert list(ci.index) == ["ae", "scmedalfe", "scmedalre", "X_pca", "ext"]
     assert (compare / "test_scores_10000.png").is_file()
     gname = json.loads((compare / "genomap_runs" / "map_0.json").read_text())["gname"]
     assert (compare / gname / f"genomap_{gname}.npy").is_file()

@@ -1,9 +1,9 @@
 """scmedal: scMEDAL mixed-effects autoencoders for single-cell batch effects (spec §12).
 
 Root R = {outdir}/{dataset}_outputs (spec §7). DAG: demo_data → preprocess → splits → {train (model ×
-fold), pca (fold)} → scores (model × fold) → aggregate (model) → compare; train(scmedalre) →
-counterfactuals → genomap (map) → genomap_stats; train → mec (features × target × fold) →
-mec_aggregate; train/pca → umap (model × split × fold). Paths: snakelab.scmedal.paths.
+fold), pca (fold)} → scores (model, pca or external latent × fold) → aggregate → compare;
+train(scmedalre) → counterfactuals → genomap (map) → genomap_stats; train → mec (features × target ×
+fold) → mec_aggregate; train/pca → umap (model × split × fold). Paths: snakelab.scmedal.paths.
 """
 
 
@@ -208,7 +208,7 @@ rule scmedal_aggregate:
         " --model {wildcards.model} --log {log}"
 
 
-rule scmedal_aggregate_pca:
+rule scmedal_aggregate_scores:
     input:
         scmedal_fold_scores,
     output:
@@ -225,7 +225,7 @@ rule scmedal_aggregate_pca:
     log:
         "logs/scmedal/{dataset}/{scenario}/{model}/{run}/aggregate.log",
     wildcard_constraints:
-        model="pca",
+        model=SCMEDAL_SCORED_ONLY,
     conda:
         "../../envs/scmedal.yaml"
     threads: stage_threads("scmedal", "aggregate")
@@ -236,7 +236,7 @@ rule scmedal_aggregate_pca:
         spec=scmedal_spec(),
     shell:
         "snakelab scmedal aggregate --spec {params.spec} --dataset {wildcards.dataset}"
-        " --model pca --log {log}"
+        " --model {wildcards.model} --log {log}"
 
 
 rule scmedal_compare_scores:

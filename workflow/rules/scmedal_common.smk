@@ -8,6 +8,7 @@ stands for each split.
 
 import json
 import os
+import re
 import shlex
 
 from snakelab.scmedal import config as scmedal_config
@@ -18,6 +19,9 @@ SCMEDAL_ON = "scmedal" in config["pipelines"]
 SCMEDAL = scmedal_config.section(config)
 SCMEDAL_SPLITS = list(scmedal_config.SPLITS)
 SCMEDAL_MODELS = "|".join(scmedal_config.MODELS)
+SCMEDAL_EXTERNAL = list(scmedal_config.external_latents(SCMEDAL))
+# latents scored without training: the PCA baseline and the external latents
+SCMEDAL_SCORED_ONLY = "|".join(["pca", *(re.escape(n) for n in SCMEDAL_EXTERNAL)])
 SCMEDAL_N = SCMEDAL["scores"]["sample_size"]
 SCMEDAL_ROOT = os.path.join(SCMEDAL["outdir"], "{dataset}_outputs")
 SCMEDAL_DATA = os.path.join(SCMEDAL_ROOT, "data", "{scenario}")
@@ -203,14 +207,8 @@ def scmedal_mec_latents(wildcards):
     paths = []
     features, _ = scmedal_mec_lookup(wildcards)
     for part in features.split("+"):
-        if part in SCMEDAL["compare"]["external_latents"]:
-            pattern = SCMEDAL["compare"]["external_latents"][part]
-            paths += [
-                pattern.format(fold=wildcards.fold, split=s) for s in SCMEDAL_SPLITS
-            ]
-        else:
-            model = "pca" if part == "X_pca" else part
-            paths += [tree.latent(model, wildcards.fold, s) for s in SCMEDAL_SPLITS]
+        latent = scmedal_config.latent_source(SCMEDAL, part)
+        paths += [tree.latent(latent, wildcards.fold, s) for s in SCMEDAL_SPLITS]
     return {"latents": paths, "adata": tree.adata(), "splits": tree.splits()}
 
 
@@ -233,9 +231,10 @@ def scmedal_mec_fold_metrics(wildcards):
 
 
 def scmedal_model_targets(tree, model):
-    """Final files of one model (or pca): every fold's training sentinel and the aggregates."""
+    """Final files of one model (or pca, or an external latent): the aggregates and, for a trained
+    model, every fold's training sentinel and the loss figure."""
     out = [tree.mean_scores(model, s) for s in SCMEDAL["scores"]["splits"]]
-    if model != "pca":
+    if model in scmedal_config.MODELS:
         out += [tree.training_json(model, k) for k in SCMEDAL["splits"]["folds"]] + [
             tree.avg_loss_png(model)
         ]
@@ -249,7 +248,7 @@ def scmedal_targets(wildcards):
     out = []
     for name in SCMEDAL["datasets"]:
         tree = ScmedalTree(SCMEDAL, name)
-        for model in [*SCMEDAL["models"], "pca"]:
+        for model in [*SCMEDAL["models"], "pca", *SCMEDAL_EXTERNAL]:
             out += scmedal_model_targets(tree, model)
         split = SCMEDAL["compare"]["split"]
         out += [

@@ -1,7 +1,8 @@
 """Stage ``aggregate`` (spec §6, §7): one model's folds → all/mean scores and histories.
 
 ``all_scores_<s>_samplesize-<n>.csv``: index (fold, dataset_type); ``mean_scores_...``: index
-(dataset_type, statistic ∈ mean|std|sem); ``history_allfolds.csv`` adds ``fold``;
+(dataset_type, statistic ∈ mean|std|sem), the flag columns ``(label, meaningful)`` kept (all folds);
+``history_allfolds.csv`` adds ``fold``;
 ``mean_history_allfolds.csv`` is the per-epoch mean over the folds that reached the epoch plus
 ``n_folds``. CIs come from :func:`snakelab.scmedal.ci.t_interval`.
 """
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from snakelab.scmedal.ci import t_interval
-from snakelab.scmedal.scores import read_scores
+from snakelab.scmedal.scores import read_scores, split_flags
 
 
 def all_scores(paths: Mapping[int, str]) -> pd.DataFrame:
@@ -24,11 +25,15 @@ def all_scores(paths: Mapping[int, str]) -> pd.DataFrame:
 
 
 def mean_scores(stacked: pd.DataFrame) -> pd.DataFrame:
-    """Index (dataset_type, statistic ∈ mean|std|sem) from :func:`all_scores`."""
+    """Index (dataset_type, statistic ∈ mean|std|sem) from :func:`all_scores`; a flag column
+    (label, ``meaningful``) holds, on every row, whether the scores of every fold are meaningful."""
     parts = {}
     for name, group in stacked.groupby(level="dataset_type", sort=False):
-        stats = t_interval(group.droplevel("dataset_type"))
-        parts[name] = stats.loc[["mean", "std", "sem"]]
+        values, flags = split_flags(group.droplevel("dataset_type"))
+        stats = t_interval(values).loc[["mean", "std", "sem"]]
+        for col in flags.columns:
+            stats[col] = bool(flags[col].all())
+        parts[name] = stats
     return pd.concat(parts, names=["dataset_type", "statistic"])
 
 

@@ -3,6 +3,9 @@
 ``<s>_allscores.csv`` (index model, fold), ``<s>_scores_<n>.csv`` (index model, columns (label,
 metric, stat ∈ mean|sem|std)), ``<s>_scores_<n>_95CI.csv`` (stat ∈ mean|CI_lower|CI_upper, read with
 ``header=[0, 1, 2]``), the chart, and per model the fold with the lowest / highest batch silhouette.
+Rows are the compared models, ``X_pca`` and the external latents. The means and CI tables end with the
+flags ``(label, meaningful, all_folds)``: False where some fold's scores of that label are not
+meaningful (:func:`snakelab.scmedal.scores.meaningful`); the chart hatches and stars those bars.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from snakelab.scmedal.ci import t_interval
+from snakelab.scmedal.scores import split_flags
 
 
 def compare_tables(all_scores: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -22,11 +26,15 @@ def compare_tables(all_scores: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataF
     stacked = pd.concat(per_model, names=["model", "fold"])
     means, cis, lows, highs = {}, {}, {}, {}
     for model, frame in per_model.items():
-        stats = t_interval(frame)
-        means[model] = {(*col, s): stats.loc[s, col] for col in frame.columns for s in ("mean", "sem", "std")}
+        values, flags = split_flags(frame)
+        stats = t_interval(values)
+        flag_cells = {(*col, "all_folds"): bool(flags[col].all()) for col in flags.columns}
+        means[model] = {
+            (*col, s): stats.loc[s, col] for col in values.columns for s in ("mean", "sem", "std")
+        } | flag_cells
         cis[model] = {
-            (*col, s): stats.loc[s, col] for col in frame.columns for s in ("mean", "CI_lower", "CI_upper")
-        }
+            (*col, s): stats.loc[s, col] for col in values.columns for s in ("mean", "CI_lower", "CI_upper")
+        } | flag_cells
         sil = frame[("batch", "silhouette")]
         for target, fold in ((lows, sil.idxmin()), (highs, sil.idxmax())):
             row = frame.loc[fold].to_dict()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ MODELS = ("ae", "aec", "aec_batch", "scmedalfe", "scmedalfec", "scmedalre")
 MODEL_CODES = {"ae": 1, "aec": 2, "aec_batch": 3, "scmedalfe": 4, "scmedalfec": 5, "scmedalre": 6}
 SPLITS = ("train", "val", "test")
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
+#: names an external latent may not take (model run directories, the PCA baseline, the MEC folder).
+RESERVED_LATENTS = (*MODELS, "pca", "X_pca", "mec")
+EXTERNAL_NAME = r"^[A-Za-z][A-Za-z0-9_.-]*$"
 FAITHFUL_FLAGS = ("scaling_per_split", "no_early_stopping_fe_re", "duplicate_tied_updates", "umap_scanpy")
 
 DATASET_DEFAULTS: dict[str, Any] = {
@@ -202,6 +206,40 @@ def check_model(model: str, source: str | None = None) -> str:
     return model
 
 
+def external_latents(cfg: Mapping[str, Any]) -> dict[str, str]:
+    """``compare.external_latents`` ({name: path pattern with ``{fold}`` and ``{split}``}), checked.
+
+    A name is a directory of the output tree and a MEC feature part: letters, digits, ``_.-``, none of
+    :data:`RESERVED_LATENTS`.
+    """
+    out = dict(cfg["compare"]["external_latents"] or {})
+    for name, pattern in out.items():
+        field = f"scmedal.compare.external_latents.{name}"
+        if not re.match(EXTERNAL_NAME, name) or name in RESERVED_LATENTS:
+            reserved = ", ".join(RESERVED_LATENTS)
+            raise InputError(None, field, f"expected a name matching {EXTERNAL_NAME} and none of {reserved}")
+        try:
+            pattern.format(fold=1, split="train")
+            ok = "{fold}" in pattern and "{split}" in pattern
+        except (KeyError, IndexError, ValueError):
+            ok = False
+        if not ok:
+            raise InputError(
+                None, field, "expected a path pattern holding {fold} and {split} (no other braces)"
+            )
+    return out
+
+
+def latent_source(cfg: Mapping[str, Any], name: str, source: str | None = None) -> str:
+    """The latent ``name`` names: ``pca`` (for ``pca``/``X_pca``), an external latent or one of the models."""
+    if name in ("pca", "X_pca"):
+        return "pca"
+    if name in external_latents(cfg) or name in MODELS:
+        return name
+    known = [*MODELS, "pca", *external_latents(cfg)]
+    raise InputError(source, "model", f"expected one of {', '.join(known)}, found {name!r}")
+
+
 def loss_weights(cfg: Mapping[str, Any], dataset_name: str, model: str) -> dict[str, float]:
     """Loss weights of ``model``: defaults, then the dataset's preset, then the user's keys."""
     check_model(model)
@@ -238,7 +276,13 @@ def _data_key(cfg: Mapping[str, Any], dataset_name: str) -> dict[str, Any]:
 
 
 def run_key(cfg: Mapping[str, Any], dataset_name: str, model: str) -> dict[str, Any]:
-    """The hashed content of a model's run name (spec §7): data, splits, model, weights, training."""
+    """The hashed content of a model's run name (spec §7): data, splits, model, weights, training.
+
+    PCA hashes its components and seed; an external latent its name and path pattern.
+    """
+    external = cfg["compare"]["external_latents"]
+    if model in external:
+        return {"schema": 1, **_data_key(cfg, dataset_name), "external": model, "path": external[model]}
     if model == "pca":
         return {
             "schema": 1,
@@ -267,14 +311,16 @@ def hash12(obj: Any) -> str:
 
 
 def run_name(cfg: Mapping[str, Any], dataset_name: str, model: str) -> str:
-    """``run_crossval_<hash12>`` of :func:`run_key` (``model`` ∈ the six models or ``pca``)."""
+    """``run_crossval_<hash12>`` of :func:`run_key` (``model``: a model, ``pca`` or an external latent)."""
     return "run_crossval_" + hash12(run_key(cfg, dataset_name, model))
 
 
 def compared_models(cfg: Mapping[str, Any]) -> list[str]:
-    """Models of the compare table: ``compare.models`` or every trained model, then ``pca``."""
+    """Rows of the compare table: ``compare.models`` or every trained model, then ``pca``, then the
+    external latents (``compare.external_latents``, in their order)."""
     models = cfg["compare"]["models"] or list(cfg["models"])
-    return [m for m in models if m != "pca"] + ["pca"]
+    external = list(external_latents(cfg))
+    return [m for m in models if m != "pca" and m not in external] + ["pca"] + external
 
 
 def analysis_name(cfg: Mapping[str, Any], dataset_name: str) -> str:

@@ -24,17 +24,11 @@ def feature_latents(cfg: Mapping[str, Any], tree: Tree, features: str, fold: int
     """{split: FE-like latent ⊕ RE latent} of one fold (rows in splits.json order)."""
     from snakelab.scmedal.mec.classify import concat_features
 
-    external = cfg["compare"]["external_latents"]
     out = {}
     for split in C.SPLITS:
         parts = []
         for part in features.split("+"):
-            if part in external:
-                path = external[part].format(fold=fold, split=split)
-            elif part == "X_pca":
-                path = tree.latent("pca", fold, split)
-            else:
-                path = tree.latent(C.check_model(part, "mec features"), fold, split)
+            path = tree.latent(C.latent_source(cfg, part, "mec features"), fold, split)
             if not Path(path).is_file():
                 raise InputError(path, "latent", f"expected the {part} latent of fold {fold}, split {split}")
             parts.append(np.load(path))

@@ -42,7 +42,7 @@ class Tree:
     def preprocess_json(self) -> str:
         return f"{self.data_dir()}/preprocess.json"
 
-    # latent_space/<scenario>/<model>/<run>/
+    # latent_space/<scenario>/<model>/<run>/ (an external latent's scores live there too, under its name)
     def run_name(self, model: str) -> str:
         return C.run_name(self.cfg, self.dataset, model)
 
@@ -52,9 +52,16 @@ class Tree:
     def latent_fold(self, model: str, fold: int | str) -> str:
         return f"{self.latent_run(model)}/splits_{fold}"
 
+    def latent_name(self, model: str, split: str) -> str:
+        """``dataset_type`` of a latent in the score tables: ``X_pca_<s>`` or ``<model>_latent_<s>``."""
+        return f"X_pca_{split}" if model == "pca" else f"{model}_latent_{split}"
+
     def latent(self, model: str, fold: int | str, split: str) -> str:
-        name = f"X_pca_{split}" if model == "pca" else f"{model}_latent_{split}"
-        return f"{self.latent_fold(model, fold)}/{name}.npy"
+        """The latent ``.npy`` of a model, ``pca`` or an external latent (its configured path pattern)."""
+        external = self.cfg["compare"]["external_latents"]
+        if model in external:
+            return external[model].format(fold=fold, split=split)
+        return f"{self.latent_fold(model, fold)}/{self.latent_name(model, split)}.npy"
 
     def recon(self, model: str, fold: int | str, split: str) -> str:
         return f"{self.latent_fold(model, fold)}/recon_{split}.npy"
@@ -102,7 +109,8 @@ class Tree:
         if model == "pca":
             name = f"X_pca_{split}_{label}-{label}_{split}.png"
         else:
-            name = f"{model}_latent_{split}_{label}-{label}_{model}_latent_{split}.png"
+            latent = self.latent_name(model, split)
+            name = f"{latent}_{label}-{label}_{latent}.png"
         return f"{self.figures_run(model)}/splits_{fold}/{name}"
 
     # saved_models/<scenario>/<model>/<run>/

@@ -131,13 +131,18 @@ def panels(coords: np.ndarray, colourings: Mapping[str, Sequence[Any]], title: s
 def compare_chart(ci: pd.DataFrame, path: str | Path, title: str) -> None:
     """Bars of the fold mean per model with 95% CI whiskers; panels label × metric.
 
-    ``ci``: index model, columns (label, metric, stat ∈ mean|CI_lower|CI_upper).
+    ``ci``: index model, columns (label, metric, stat ∈ mean|CI_lower|CI_upper) and optional flags
+    (label, ``meaningful``, ``all_folds``); bars of scores flagged not meaningful are hatched, their
+    tick labels starred, and a footnote says why.
     """
     import seaborn as sns
 
+    from snakelab.scmedal.scores import FLAG, NOT_MEANINGFUL
+
     plt = _pyplot()
     labels = list(dict.fromkeys(ci.columns.get_level_values(0)))
-    metrics = list(dict.fromkeys(ci.columns.get_level_values(1)))
+    metrics = [m for m in dict.fromkeys(ci.columns.get_level_values(1)) if m != FLAG]
+    flagged = False
     fig, axes = plt.subplots(
         len(labels), len(metrics), figsize=(4 * len(metrics), 3.2 * len(labels)), squeeze=False
     )
@@ -147,14 +152,27 @@ def compare_chart(ci: pd.DataFrame, path: str | Path, title: str) -> None:
             ax = axes[i][j]
             mean = ci[(label, metric, "mean")]
             lower, upper = ci[(label, metric, "CI_lower")], ci[(label, metric, "CI_upper")]
-            ax.bar(range(len(mean)), mean, color=[palette[m] for m in ci.index])
+            ok = (
+                ci[(label, FLAG, "all_folds")].fillna(True).astype(bool).to_numpy()
+                if (label, FLAG, "all_folds") in ci.columns
+                else np.ones(len(ci.index), dtype=bool)
+            )
+            flagged |= not ok.all()
+            bars = ax.bar(range(len(mean)), mean, color=[palette[m] for m in ci.index])
+            for bar, good in zip(bars, ok, strict=True):
+                if not good:
+                    bar.set_hatch("//")
+                    bar.set_alpha(0.5)
             err = np.vstack([(mean - lower).to_numpy(), (upper - mean).to_numpy()])
             ax.errorbar(
                 range(len(mean)), mean, yerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3
             )
-            ax.set_xticks(range(len(mean)), ci.index, rotation=45, ha="right")
+            ticks = [m if good else f"{m} *" for m, good in zip(ci.index, ok, strict=True)]
+            ax.set_xticks(range(len(mean)), ticks, rotation=45, ha="right")
             ax.set_title(f"{metric} ({label})")
             ax.axhline(0, color="grey", linewidth=0.5)
     fig.suptitle(title)
     fig.tight_layout()
+    if flagged:
+        fig.text(0.01, 0.0, f"* hatched: not meaningful: {NOT_MEANINGFUL}", fontsize=8, va="top")
     save(fig, path)

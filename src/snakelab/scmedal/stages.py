@@ -35,12 +35,6 @@ def _check_fold(cfg: Mapping[str, Any], fold: int, source: str | None) -> int:
     return fold
 
 
-def _model_or_pca(model: str, source: str | None) -> str:
-    if model in ("pca", "X_pca"):
-        return "pca"
-    return C.check_model(model, source)
-
-
 def fold_obs(tree: Tree, fold: int) -> dict[str, Any]:
     """{split: obs DataFrame of the fold's rows (in splits.json order)} without reading X."""
     import anndata as ad
@@ -54,10 +48,20 @@ def fold_obs(tree: Tree, fold: int) -> dict[str, Any]:
     return {s: obs.iloc[idx[s]] for s in C.SPLITS}
 
 
-def _load_latent(path: str) -> np.ndarray:
+def load_latent(path: str, n_rows: int, fold: int, split: str) -> np.ndarray:
+    """The latent [n_rows, d] at ``path`` (a train/pca output or an external latent), checked."""
     if not Path(path).is_file():
-        raise InputError(path, "latent", "expected the latent .npy of a finished train/pca job")
-    return np.load(path)
+        raise InputError(path, "latent", f"expected the latent .npy of fold {fold}, split {split}")
+    try:
+        latent = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(path, "latent", f"expected a .npy array ({exc})") from None
+    if latent.ndim != 2:
+        raise InputError(path, "shape", f"expected a 2-D array [cells, dims], found shape {latent.shape}")
+    if latent.shape[0] != n_rows:
+        expected = f"expected {n_rows} (the {split} cells of fold {fold} in splits.json)"
+        raise InputError(path, "rows", f"{expected}, found {latent.shape[0]}")
+    return latent
 
 
 # ---------------------------------------------------------------- data
@@ -151,24 +155,28 @@ def scores(args: argparse.Namespace) -> None:
 
     from snakelab.scmedal import plots
     from snakelab.scmedal.aggregate import loss_columns
-    from snakelab.scmedal.scores import score_table, subsample
+    from snakelab.scmedal.scores import FLAG, LABELS, NOT_MEANINGFUL, meaningful, score_table, subsample
     from snakelab.scmedal.train import write_csv
 
     cfg, tree = _setup(args)
-    model = _model_or_pca(args.model, args.config)
+    model = C.latent_source(cfg, args.model, args.config)
     fold = _check_fold(cfg, args.fold, args.config)
     obs = fold_obs(tree, fold)
     sc = cfg["scores"]
     metrics: dict[str, float] = {}
-    for split in sc["splits"]:
-        latent = _load_latent(tree.latent(model, fold, split))
-        name = f"X_pca_{split}" if model == "pca" else f"{model}_latent_{split}"
-        labels = {lab: obs[split][lab].astype(str).to_numpy() for lab in ("batch", "celltype")}
+    flags: dict[str, bool] = {}
+    latents = {s: load_latent(tree.latent(model, fold, s), len(obs[s]), fold, s) for s in sc["splits"]}
+    for split, latent in latents.items():
+        name = tree.latent_name(model, split)
+        labels = {lab: obs[split][lab].astype(str).to_numpy() for lab in LABELS}
         idx = subsample(latent.shape[0], int(sc["sample_size"]), int(sc["seed"]), fold, split)
-        table = score_table({name: latent}, labels, idx)
+        ok = {lab: meaningful(model, split, lab, cfg["splits"]["mode"]) for lab in LABELS}
+        table = score_table({name: latent}, labels, idx, ok)
         write_csv(table, tree.scores(model, fold, split))
         for (label, metric), value in table.iloc[0].items():
-            metrics[f"{split}_{label}_{metric}"] = value
+            if metric != FLAG:
+                metrics[f"{split}_{label}_{metric}"] = value
+        flags |= {f"{split}_{lab}": good for lab, good in ok.items()}
         for lab in ("celltype", "batch"):
             plots.scatter(
                 latent[:, :2],
@@ -179,7 +187,7 @@ def scores(args: argparse.Namespace) -> None:
                 "dim 2",
                 lab,
             )
-    if model != "pca":
+    if model in C.MODELS:
         history = pd.read_csv(tree.history(model, fold))
         plots.loss_curves(history, loss_columns(history), f"{model} fold {fold}", tree.loss_png(model, fold))
     from snakelab.scmedal.lineage import record
@@ -190,15 +198,14 @@ def scores(args: argparse.Namespace) -> None:
         "scores",
         f"{model}_{tree.run_name(model)}_splits_{fold}",
         C.run_key(cfg, args.dataset, model),
-        {"model": model, "fold": fold, "run_name": tree.run_name(model), "scores": sc},
+        {"model": model, "fold": fold, "run_name": tree.run_name(model), "scores": sc, "meaningful": flags},
         metrics,
         {f"scores_{s}": tree.scores(model, fold, s) for s in sc["splits"]},
         seed=int(sc["seed"]),
     )
-    if model == "scmedalre" and cfg["splits"]["mode"] == "batches":
-        log.warning(
-            "batches mode: scmedalre test batch scores are not meaningful (test batches unseen, z = 0)"
-        )
+    for key, good in flags.items():
+        if not good:
+            log.warning("%s scores flagged not meaningful: %s", key, NOT_MEANINGFUL)
 
 
 def aggregate(args: argparse.Namespace) -> None:
@@ -207,13 +214,13 @@ def aggregate(args: argparse.Namespace) -> None:
     from snakelab.scmedal.train import write_csv
 
     cfg, tree = _setup(args)
-    model = _model_or_pca(args.model, args.config)
+    model = C.latent_source(cfg, args.model, args.config)
     folds = [int(k) for k in cfg["splits"]["folds"]]
     for split in cfg["scores"]["splits"]:
         stacked = A.all_scores({k: tree.scores(model, k, split) for k in folds})
         write_csv(stacked, tree.all_scores(model, split))
         write_csv(A.mean_scores(stacked), tree.mean_scores(model, split))
-    if model != "pca":
+    if model in C.MODELS:
         stacked, mean = A.histories({k: tree.history(model, k) for k in folds})
         write_csv(stacked, tree.history_allfolds(model), index=False)
         write_csv(mean, tree.mean_history_allfolds(model), index=False)
