@@ -50,8 +50,11 @@ def scmedal_each_split(template, splits=None):
 
 
 def scmedal_spec():
-    """The resolved scmedal section as one shell word (what every stage reads)."""
-    return shlex.quote(json.dumps(SCMEDAL, sort_keys=True))
+    """The resolved scmedal section as one shell word (what every stage reads), given as a function:
+    Snakemake would read ``{fold}`` of an external latent's path pattern in a params string as a wildcard.
+    """
+    word = shlex.quote(json.dumps(SCMEDAL, sort_keys=True))
+    return lambda wildcards: word
 
 
 def scmedal_tree(wildcards):
