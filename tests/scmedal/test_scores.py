@@ -139,3 +139,14 @@ def test_flags_travel_through_files_aggregation_and_compare(tmp_path) -> None:
     assert back[("batch", "meaningful", "all_folds")].tolist() == [False, True]
     compare_chart(back, tmp_path / "chart.png", "flags")
     assert (tmp_path / "chart.png").stat().st_size > 0
+
+
+def test_compare_without_any_batch_silhouette_gives_nan_extremes() -> None:
+    """Batches mode with one batch per test split: batch scores are NaN in every fold."""
+    stacked = _fold_frames([0.1, 0.2, 0.3])
+    stacked[("batch", "silhouette")] = np.nan
+    tables = compare_tables({"m": stacked})
+    for key in ("min", "max"):
+        assert np.isnan(tables[key].loc["m", ("", "fold")])
+        assert np.isnan(tables[key].loc["m", ("celltype", "silhouette")])
+    assert tables["ci"].loc["m", ("celltype", "silhouette", "mean")] == pytest.approx(0.8)

@@ -2,10 +2,11 @@
 
 ``<s>_allscores.csv`` (index model, fold), ``<s>_scores_<n>.csv`` (index model, columns (label,
 metric, stat ∈ mean|sem|std)), ``<s>_scores_<n>_95CI.csv`` (stat ∈ mean|CI_lower|CI_upper, read with
-``header=[0, 1, 2]``), the chart, and per model the fold with the lowest / highest batch silhouette.
-Rows are the compared models, ``X_pca`` and the external latents. The means and CI tables end with the
-flags ``(label, meaningful, all_folds)``: False where some fold's scores of that label are not
-meaningful (:func:`snakelab.scmedal.scores.meaningful`); the chart hatches and stars those bars.
+``header=[0, 1, 2]``), the chart, and per model the fold with the lowest / highest batch silhouette
+(NaN where no fold has one). Rows are the compared models, ``X_pca`` and the external latents. The
+means and CI tables end with the flags ``(label, meaningful, all_folds)``: False where some fold's
+scores of that label are not meaningful (:func:`snakelab.scmedal.scores.meaningful`); the chart
+hatches and stars those bars.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ def compare_tables(all_scores: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataF
         cis[model] = {
             (*col, s): stats.loc[s, col] for col in values.columns for s in ("mean", "CI_lower", "CI_upper")
         } | flag_cells
-        sil = frame[("batch", "silhouette")]
-        for target, fold in ((lows, sil.idxmin()), (highs, sil.idxmax())):
-            row = frame.loc[fold].to_dict()
+        sil = frame[("batch", "silhouette")].dropna()
+        for target, pick in ((lows, "idxmin"), (highs, "idxmax")):
+            # no fold has a batch silhouette (one batch per split, e.g. batches mode): a row of NaN
+            fold = getattr(sil, pick)() if len(sil) else float("nan")
+            row = frame.loc[fold].to_dict() if len(sil) else dict.fromkeys(frame.columns, float("nan"))
             row[("", "fold")] = fold
             target[model] = row
 
