@@ -110,3 +110,19 @@ def test_best_and_final_weights_and_resume(tmp_path: Path):
     for name, values in best.history.items():
         np.testing.assert_array_equal(resumed.history[name], values)
     assert jax.tree_util.tree_all(jax.tree_util.tree_map(jnp.array_equal, resumed.w, best.w))
+
+
+def test_host_loop_stops_where_the_device_loop_stops():
+    w0, _, train, validate, data, val, _ = _gradient_problem()
+    kwargs = dict(validate=validate, val_data=val, patience=6, min_iterations=4, max_iterations=40, chunk=10)
+    device = fit(w0, optax.adam(1e-2), train, data, best=True, loop="device", **kwargs)
+    host = fit(w0, optax.adam(1e-2), train, data, best=True, loop="host", **kwargs)
+    assert (host.iterations, host.best_iteration, host.stop_reason) == (
+        device.iterations,
+        device.best_iteration,
+        device.stop_reason,
+    )
+    for name, values in device.history.items():
+        np.testing.assert_allclose(host.history[name], values, rtol=1e-5)
+    with pytest.raises(ValueError, match="fit loop: expected device or host"):
+        fit(w0, optax.adam(1e-2), train, data, loop="gpu", **kwargs)

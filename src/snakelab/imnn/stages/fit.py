@@ -191,6 +191,7 @@ def run_fit(
         best=fit_cfg["best"],
         chunk=fit_cfg["chunk"],
         jit=jit,
+        loop=_loop(section),
         checkpoint_dir=out_dir,
         checkpoint_every=fit_cfg["checkpoint_every"],
         resume=resume,
@@ -214,6 +215,14 @@ def run_fit(
     else:
         stats = agg.statistics(w, source)
     return _write_outputs(section, out_dir, result, stats, w, a)
+
+
+def _loop(section: dict[str, Any]) -> str:
+    """``fit.loop`` with ``auto`` resolved: ``host`` for a ``cnn`` (see :func:`snakelab.imnn.fit.fit`)."""
+    loop = section["fit"]["loop"]
+    if loop == "auto":
+        return "host" if section["network"].get("kind") == "cnn" else "device"
+    return loop
 
 
 def _standardised(section: dict[str, Any], w0: Any, first: Any) -> Any:
