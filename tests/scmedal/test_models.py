@@ -146,3 +146,47 @@ def test_fit_restores_the_best_epoch_and_faithful_runs_all_epochs() -> None:
     assert (result.best_epoch, result.epochs_run) == (45, 45)
     for last, snap in zip(state, snapshots[45], strict=True):
         np.testing.assert_array_equal(last, snap)
+
+
+def test_output_norm_init_sets_the_output_scale_to_the_data() -> None:
+    from snakelab.scmedal.models.build import init_output_norm
+
+    arch = {**ARCH, "layer_units": [8, 4], "latent_dim": 3}
+    model = build_model("scmedalre", 6, 2, 3, arch)
+    mean = np.linspace(0.1, 0.6, 6)
+    sd = np.linspace(0.01, 0.06, 6)
+    init_output_norm(model, mean, sd)
+    norm = model.parts["dec_re_out"].norm
+    np.testing.assert_allclose(norm.gamma.numpy(), sd, rtol=1e-6)
+    np.testing.assert_allclose(norm.beta.numpy(), mean, rtol=1e-6)
+    # at inference with zero z the output block is the BatchNorm: γ·h/√(1 + ε) + β on fresh moving statistics
+    h = tf.random.stateless_normal((4, 6), seed=[5, 6])
+    out, _ = model.parts["dec_re_out"](h, tf.zeros((4, 2)), training=False)
+    np.testing.assert_allclose(out.numpy(), h.numpy() * sd / np.sqrt(1 + 1e-3) + mean, rtol=1e-5)
+    with pytest.raises(ValueError, match="expected the scmedalre model, found ae"):
+        init_output_norm(build_model("ae", 6, 2, 3, arch), mean, sd)
+
+
+def test_fold_moments_equal_numpy_on_dense_and_csr_splits() -> None:
+    import scipy.sparse as sp
+
+    from snakelab.scmedal.data import FoldData
+
+    x = np.random.default_rng(0).poisson(1.0, (50, 7)).astype(np.float32)
+    for raw in (x, sp.csr_matrix(x)):
+        fold = FoldData(
+            fold=1,
+            index={"train": np.arange(50)},
+            raw={"train": raw},
+            scalers={"train": {"min": 0.0, "max": float(x.max())}},
+            batch={"train": np.zeros(50, dtype=int)},
+            celltype={"train": np.zeros(50, dtype=int)},
+            batches=["b0"],
+            celltypes=["t0"],
+            genes=[f"g{k}" for k in range(7)],
+            obs_names={"train": np.arange(50).astype(str)},
+        )
+        mean, sd = fold.moments("train", chunk=8)
+        scaled = x / x.max()
+        np.testing.assert_allclose(mean, scaled.mean(axis=0), rtol=1e-6)
+        np.testing.assert_allclose(sd, scaled.std(axis=0), rtol=1e-5)

@@ -95,6 +95,7 @@ DEFAULTS: dict[str, Any] = {
             "post_scale_init": [0.01, 0.015],
             "kl_weight": 1.0e-5,
             "kl_exact": False,
+            "output_norm_init": "keras",
         },
     },
     "loss_weights": {},

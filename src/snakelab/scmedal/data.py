@@ -75,6 +75,19 @@ class FoldData:
         x = x.toarray() if hasattr(x, "toarray") else x
         return scale(x, self.scalers[split])
 
+    def moments(self, split: str, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+        """Per-gene mean and SD (ddof 0), both (G,) float64, of the scaled rows of ``split``, read in
+        chunks of ``chunk`` rows (no dense copy of a CSR split)."""
+        n = self.n(split)
+        total = np.zeros(self.n_genes)
+        squares = np.zeros(self.n_genes)
+        for start in range(0, n, chunk):
+            x = self.rows(split, slice(start, min(start + chunk, n))).astype(np.float64)
+            total += x.sum(axis=0)
+            squares += np.square(x).sum(axis=0)
+        mean = total / n
+        return mean, np.sqrt(np.maximum(squares / n - np.square(mean), 0.0))
+
     def z(self, split: str) -> np.ndarray:
         """One-hot batch [n, B] (the label; every batch of the dataset is a column)."""
         return one_hot(self.batch[split], len(self.batches))

@@ -55,7 +55,7 @@ def train_job(cfg: Mapping[str, Any], dataset: str, model_name: str, fold: int) 
     import yaml
 
     from snakelab.scmedal import checkpoints
-    from snakelab.scmedal.models.build import build_model
+    from snakelab.scmedal.models.build import build_model, init_output_norm
     from snakelab.scmedal.models.training import Trainer, fit, predict
     from snakelab.scmedal.runtime import setup_tensorflow
 
@@ -73,6 +73,8 @@ def train_job(cfg: Mapping[str, Any], dataset: str, model_name: str, fold: int) 
     )
     weights = C.loss_weights(cfg, dataset, model_name)
     model = build_model(model_name, data.n_genes, len(data.batches), len(data.celltypes), cfg["architecture"])
+    if model.is_re and cfg["architecture"]["re"]["output_norm_init"] == "data":
+        init_output_norm(model, *data.moments("train"))
     trainer = Trainer(
         model,
         weights,

@@ -181,3 +181,13 @@ def build_model(name: str, n_genes: int, n_batches: int, n_celltypes: int, arch:
     z = tf.zeros((2, n_batches))
     model.forward(x, z, training=False)
     return model
+
+
+def init_output_norm(model: Model, mean: np.ndarray, sd: np.ndarray) -> None:
+    """Start the RE decoder's output BatchNorm at γ = ``sd``, β = ``mean`` (per gene, shape (G,)), so the
+    initial reconstruction has the scale of the data (``architecture.re.output_norm_init: data``)."""
+    if not model.is_re:
+        raise ValueError(f"output_norm_init: expected the scmedalre model, found {model.name}")
+    norm = model.parts["dec_re_out"].norm
+    norm.gamma.assign(np.asarray(sd, dtype=np.float32))
+    norm.beta.assign(np.asarray(mean, dtype=np.float32))
