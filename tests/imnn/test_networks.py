@@ -15,6 +15,7 @@ CASES = [
     ("mlp", {"hidden": [16, 16], "activation": "softplus"}, (10,)),
     ("cnn", {"channels": [4, 8], "hidden": [8], "pool": "all"}, (8, 8)),
     ("cnn", {"channels": [4, 8], "hidden": [8], "pool": "last"}, (8, 8, 2)),
+    ("cnn", {"channels": [4, 8], "hidden": [8], "pool": "every", "padding": "circular"}, (8, 8)),
 ]
 
 
@@ -70,6 +71,31 @@ def test_standardise_output_rejects_foreign_params_and_singular_summaries() -> N
         networks.standardise_output(w, jnp.ones((10, 2)))
 
 
-def test_cnn_pool_option_is_checked() -> None:
-    with pytest.raises(ValueError, match=r"network\.pool: expected all or last"):
+def test_cnn_options_are_checked() -> None:
+    with pytest.raises(ValueError, match=r"network\.pool: expected all, last or every"):
         networks.cnn(2, pool="max")
+    with pytest.raises(ValueError, match=r"network\.padding: expected same or circular"):
+        networks.cnn(2, padding="reflect")
+
+
+@pytest.mark.parametrize(("pool", "n_features"), [("last", 8), ("all", 12), ("every", 24)])
+def test_cnn_pooled_features(pool: str, n_features: int) -> None:
+    init, _ = networks.cnn(2, channels=[4, 8], hidden=[5], pool=pool)
+    assert init(jax.random.PRNGKey(0), (8, 8))["head"][0]["w"].shape == (n_features, 5)
+
+
+def test_circular_padding_makes_the_cnn_invariant_to_periodic_shifts(x64: None) -> None:
+    """Two stride-2 blocks: a roll by 4 pixels (a multiple of 2²) of a periodic input moves every feature
+    map by whole pixels, so globally pooled summaries are unchanged with circular padding; zero padding
+    sees the input's edges and changes them."""
+    d = jax.random.normal(jax.random.PRNGKey(1), (3, 8, 8), jnp.float64)
+    rolled = jnp.roll(d, (4, -4), axis=(1, 2))
+    out = {}
+    for padding in ("circular", "same"):
+        init, apply = networks.cnn(
+            2, channels=[4, 8], hidden=[8], pool="every", padding=padding, dtype=jnp.float64
+        )
+        w = init(jax.random.PRNGKey(0), (8, 8))
+        out[padding] = np.abs(np.asarray(apply.batched(w, d) - apply.batched(w, rolled))).max()
+    assert out["circular"] < 1e-12
+    assert out["same"] > 1e-3

@@ -97,6 +97,7 @@ def cnn(
     hidden: Sequence[int] = (128,),
     activation: str = "leaky_relu",
     pool: str = "all",
+    padding: str = "same",
     dtype: Any = jnp.float32,
 ) -> tuple[Init, Apply]:
     """Conv blocks (3×3 conv stride 1, 3×3 conv stride 2, per entry of ``channels``), global average
@@ -104,9 +105,14 @@ def cnn(
 
     ``pool="last"`` pools the last block's output only; ``pool="all"`` concatenates the global averages
     of every block's output (sum(channels) features), so the head sees each scale's band statistics
-    directly: the high-resolution first block carries most of a field's Fourier modes."""
-    if pool not in ("all", "last"):
-        raise ValueError(f"network.pool: expected all or last, found {pool!r}")
+    directly: the high-resolution first block carries most of a field's Fourier modes; ``pool="every"``
+    also pools the stride-1 convolution of each block (2·sum(channels) features).
+    ``padding="same"`` pads with zeros; ``"circular"`` wraps around, for periodic inputs (a field on a
+    torus has no edges, and zero padding adds spurious ones)."""
+    if pool not in ("all", "last", "every"):
+        raise ValueError(f"network.pool: expected all, last or every, found {pool!r}")
+    if padding not in ("same", "circular"):
+        raise ValueError(f"network.padding: expected same or circular, found {padding!r}")
     act = ACTIVATIONS[activation]
     dims = ("NHWC", "HWIO", "NHWC")
 
@@ -119,7 +125,7 @@ def cnn(
                 w = jax.random.normal(next(keys), (3, 3, c_a, c_out), dtype) * math.sqrt(2.0 / (9 * c_a))
                 convs.append({"w": w, "b": jnp.zeros((c_out,), dtype)})
             c_in = c_out
-        n_features = sum(channels) if pool == "all" else c_in
+        n_features = {"all": sum(channels), "every": 2 * sum(channels), "last": c_in}[pool]
         sizes = [n_features, *hidden, n_summaries]
         head = [_dense(next(keys), a, b, dtype) for a, b in itertools.pairwise(sizes)]
         return {"convs": convs, "head": head}
@@ -129,11 +135,15 @@ def cnn(
         pooled = []
         for k, conv in enumerate(params["convs"]):
             stride = (2, 2) if k % 2 else (1, 1)
-            h = jax.lax.conv_general_dilated(h, conv["w"], stride, "SAME", dimension_numbers=dims)
+            if padding == "circular":
+                h = jnp.pad(h, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="wrap")
+            h = jax.lax.conv_general_dilated(
+                h, conv["w"], stride, "VALID" if padding == "circular" else "SAME", dimension_numbers=dims
+            )
             h = act(h + conv["b"])
-            if k % 2:
+            if k % 2 or pool == "every":
                 pooled.append(jnp.mean(h, axis=(1, 2)))
-        h = jnp.concatenate(pooled, axis=-1) if pool == "all" else pooled[-1]
+        h = pooled[-1] if pool == "last" else jnp.concatenate(pooled, axis=-1)
         for layer in params["head"][:-1]:
             h = act(h @ layer["w"] + layer["b"])
         last = params["head"][-1]
