@@ -207,3 +207,32 @@ def test_posterior_summary_of_a_gaussian_marginal() -> None:
     assert s["mean"] == pytest.approx(0.7, abs=1e-6)
     assert s["low68"] == pytest.approx(0.7 - 0.9945 * 1.3, abs=2e-3)  # Φ⁻¹(0.16) = −0.9945
     assert s["high68"] == pytest.approx(0.7 + 0.9945 * 1.3, abs=2e-3)
+
+
+@pytest.mark.slow
+def test_resumed_fit_stage_equals_the_uninterrupted_one(tmp_path: Path) -> None:
+    """Simulator mode with ``fit.standardise``: a fit resumed from its iteration-8 checkpoint writes the
+    same weights, statistics and history as the uninterrupted fit (the resumed run takes the checkpoint's
+    weights and does not standardise again)."""
+    import shutil
+
+    section = {
+        "simulator": {"name": "gaussian", "args": {"n_data": 10}},
+        "mode": "simulator",
+        "n_s": 40,
+        "n_d": 40,
+        "network": {"kind": "mlp", "hidden": [8]},
+        "fit": {"max_iterations": 12, "min_iterations": 12, "chunk": 4, "checkpoint_every": 4},
+        "final_n_s": 200,
+    }
+    cfg = _config(tmp_path, **section)
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    assert main(["imnn", "fit", "--config", str(cfg), "--output-dir", str(whole)]) == 0
+    resumed.mkdir()
+    shutil.copy(whole / "checkpoint_000008.npz", resumed)
+    assert main(["imnn", "fit", "--config", str(cfg), "--output-dir", str(resumed), "--resume"]) == 0
+    for name in ("weights.npz", "statistics.npz", "history.npz"):
+        with np.load(whole / name) as a, np.load(resumed / name) as b:
+            assert sorted(a.files) == sorted(b.files)
+            for key in a.files:
+                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name}:{key}")

@@ -88,7 +88,7 @@ def run_fit(
     import jax.numpy as jnp
 
     from snakelab.imnn import aggregated, derivatives, fisher, optimiser, problems, runtime
-    from snakelab.imnn.fit import fit
+    from snakelab.imnn.fit import fit, latest_checkpoint
 
     dtype = runtime.set_precision(section)
     shape = runtime.input_shape(section)
@@ -169,12 +169,15 @@ def run_fit(
         validate = problems.aggregated_validate(agg, val_source) if val_source is not None else None
         data = val_data = None
         jit = False
-    if fit_cfg["standardise"]:
+    # On resume the checkpoint's weights replace w0: standardising them first would be wasted work.
+    resuming = resume and latest_checkpoint(out_dir) is not None
+    if fit_cfg["standardise"] and not resuming:
         if storage != "memory":
             first = lambda w: agg.forward(w, source, 0)[0]  # noqa: E731
         elif mode == "simulator":
             keys = problems.iteration_keys(fit_key, jnp.asarray(0), n_s)
-            first = lambda w: derivatives.simulator_summaries(apply, w, simulate, keys, theta, n_d)[0]  # noqa: E731
+            fields = jax.vmap(lambda k: simulate(k, theta))(keys)
+            first = lambda w: derivatives.summaries(apply, w, fields)  # noqa: E731
         else:
             first = lambda w: problems.fixed_summaries(apply, mode, delta)(w, data)[0]  # noqa: E731
         w0 = _standardised(section, w0, jax.jit(first))
