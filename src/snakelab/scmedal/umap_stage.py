@@ -1,4 +1,5 @@
-"""Stage ``umap`` (spec §8): UMAP of one latent (or the scaled input through PCA(50)) of a split.
+"""Stage ``umap`` (spec §8): UMAP of one latent (a model's or an external one, or the scaled input
+through PCA(50)) of a split.
 
 umap-learn ``UMAP(n_neighbors, min_dist, n_components=2, metric="euclidean", random_state=seed)`` on
 the raw 50-d latent; batches subsampled with ``RandomState(seed).choice(sorted(batches), n)``.
@@ -28,6 +29,48 @@ def batch_subset(batches: np.ndarray, n_batches: int | None, seed: int) -> list[
     return sorted(np.random.RandomState(seed).choice(names, n_batches, replace=False).tolist())
 
 
+def import_umap() -> Any:
+    """``umap`` without its optional ParametricUMAP (which imports TensorFlow, Keras and torch, ~5 s
+    of a UMAP job), with its Numba functions cached on disk (``cache=True``; umap-learn compiles them
+    in every process otherwise, ~8 s per job). The compiled code is the same, so are the coordinates."""
+    import sys
+    import warnings
+
+    if "umap" not in sys.modules:
+        blocked = "tensorflow" not in sys.modules
+        if blocked:
+            sys.modules["tensorflow"] = None  # type: ignore[assignment]  # ImportError: ParametricUMAP skipped
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ImportWarning)
+                import umap
+        finally:
+            if blocked:
+                del sys.modules["tensorflow"]
+        _cache_numba_functions("umap")
+    import umap
+
+    return umap
+
+
+def _cache_numba_functions(package: str) -> None:
+    """Turn on Numba's on-disk cache for the module-level jitted functions of ``package``."""
+    import sys
+
+    from numba.core.dispatcher import Dispatcher
+
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == package or name.startswith(f"{package}.")):
+            continue
+        for value in vars(module).values():
+            if (
+                isinstance(value, Dispatcher)
+                and "<locals>" not in value.py_func.__qualname__
+                and type(value._cache).__name__ == "NullCache"
+            ):
+                value.enable_caching()
+
+
 def embed(x: np.ndarray, params: Mapping[str, Any], scanpy_way: bool) -> np.ndarray:
     """2-d UMAP coordinates of ``x`` [n, d]."""
     if scanpy_way:
@@ -38,8 +81,7 @@ def embed(x: np.ndarray, params: Mapping[str, Any], scanpy_way: bool) -> np.ndar
         sc.pp.neighbors(a, n_neighbors=params["n_neighbors"], use_rep="X", random_state=params["seed"])
         sc.tl.umap(a, min_dist=params["min_dist"], random_state=params["seed"])
         return a.obsm["X_umap"]
-    import umap
-
+    umap = import_umap()
     reducer = umap.UMAP(
         n_neighbors=params["n_neighbors"],
         min_dist=params["min_dist"],
@@ -54,7 +96,7 @@ def embed(x: np.ndarray, params: Mapping[str, Any], scanpy_way: bool) -> np.ndar
 def run_umap(cfg: Mapping[str, Any], tree: Tree, model: str, split: str, fold: int) -> None:
     """Write ``umap_<latent>_<split>_split<fold>_<n>cells_<nb>batches{.csv,.png,_batch.png,_<col>.png}``."""
     from snakelab.scmedal import plots
-    from snakelab.scmedal.stages import fold_obs
+    from snakelab.scmedal.stages import fold_obs, load_latent
 
     params = cfg["umap"]
     obs = fold_obs(tree, fold)[split]
@@ -78,7 +120,7 @@ def run_umap(cfg: Mapping[str, Any], tree: Tree, model: str, split: str, fold: i
         x = PCA(n_components=min(50, *x.shape), random_state=params["seed"]).fit_transform(x)
         latent_name = "X_pca"
     else:
-        x = np.load(tree.latent(model, fold, split))[rows]
+        x = load_latent(tree.latent(model, fold, split), len(obs), fold, split)[rows]
         latent_name = f"{model}_latent"
     coords = embed(x, params, bool(cfg["faithful"]["umap_scanpy"]))
     nb = len(keep_batches)
