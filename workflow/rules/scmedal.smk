@@ -319,7 +319,7 @@ rule scmedal_umap:
     log:
         "logs/scmedal/{dataset}/{scenario}/{analysis}/umap_{model}_{split}_{fold}.log",
     wildcard_constraints:
-        model=f"{SCMEDAL_MODELS}|X_pca",
+        model=SCMEDAL_UMAP_LATENTS,
     conda:
         "../../envs/scmedal.yaml"
     threads: stage_threads("scmedal", "umap")

@@ -22,6 +22,10 @@ SCMEDAL_MODELS = "|".join(scmedal_config.MODELS)
 SCMEDAL_EXTERNAL = list(scmedal_config.external_latents(SCMEDAL))
 # latents scored without training: the PCA baseline and the external latents
 SCMEDAL_SCORED_ONLY = "|".join(["pca", *(re.escape(n) for n in SCMEDAL_EXTERNAL)])
+# latents with a UMAP: the models, the PCA baseline and the external latents
+SCMEDAL_UMAP_LATENTS = "|".join(
+    [*scmedal_config.MODELS, "X_pca", *(re.escape(n) for n in SCMEDAL_EXTERNAL)]
+)
 SCMEDAL_N = SCMEDAL["scores"]["sample_size"]
 SCMEDAL_ROOT = os.path.join(SCMEDAL["outdir"], "{dataset}_outputs")
 SCMEDAL_DATA = os.path.join(SCMEDAL_ROOT, "data", "{scenario}")
@@ -259,7 +263,7 @@ def scmedal_targets(wildcards):
             for k in ("allscores", "means", "ci", "png", "min", "max")
         ]
         for run in SCMEDAL["umap"]["runs"]:
-            for model in [*SCMEDAL["models"], "X_pca"]:
+            for model in [*SCMEDAL["models"], "X_pca", *SCMEDAL_EXTERNAL]:
                 out.append(tree.umap_done(model, run["split"], run["fold"]))
         for kind, index, fold, split_, sid in scmedal_cf_requests():
             out.append(tree.counterfactuals(fold, split_, sid))

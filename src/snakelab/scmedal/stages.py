@@ -308,7 +308,8 @@ def umap(args: argparse.Namespace) -> None:
 
     cfg, tree = _setup(args)
     fold = _check_fold(cfg, args.fold, args.config)
-    model = "X_pca" if args.model in ("pca", "X_pca") else C.check_model(args.model, args.config)
+    source = C.latent_source(cfg, args.model, args.config)
+    model = "X_pca" if source == "pca" else source
     run_umap(cfg, tree, model, args.split, fold)
 
 
