@@ -129,3 +129,21 @@ def test_help_lists_every_stage(tmp_path: Path) -> None:
         "mec-aggregate",
     ):
         assert stage in proc.stdout
+
+
+def test_umap_loads_without_the_frameworks_and_caches_its_numba_code() -> None:
+    """The umap stage's import skips ParametricUMAP (TensorFlow, Keras, torch) and turns on Numba's
+    on-disk cache for umap's jitted functions; ``umap.UMAP`` is the real class."""
+    code = (
+        "import sys\n"
+        "from snakelab.scmedal.umap_stage import import_umap\n"
+        "umap = import_umap()\n"
+        "from umap.layouts import _nb_optimize_layout_euclidean_single_epoch as f\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules),"
+        " umap.UMAP.__module__, type(f._cache).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=tool_env(), capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["[]", "umap.umap_", "FunctionCache"]

@@ -68,7 +68,10 @@ def _cache_numba_functions(package: str) -> None:
                 and "<locals>" not in value.py_func.__qualname__
                 and type(value._cache).__name__ == "NullCache"
             ):
-                value.enable_caching()
+                try:
+                    value.enable_caching()
+                except RuntimeError:  # no writable cache location: compile in the process as before
+                    log.debug("no Numba cache for %s", value.py_func.__qualname__)
 
 
 def embed(x: np.ndarray, params: Mapping[str, Any], scanpy_way: bool) -> np.ndarray:
