@@ -270,9 +270,11 @@ def test_retraining_is_bitwise_and_seeded(demo, tmp_path) -> None:
 
 # ---------------------------------------------------------------- held-out batches (spec §3, §6)
 def test_batches_mode_end_to_end(workflow) -> None:
+    """Four held-out-batch folds, two of them run (``splits.folds``: a subset of the folds, scored,
+    compared and MEC-aggregated over those)."""
     overrides = {
         "scmedal": {
-            "splits": {"mode": "batches", "n_folds": 4, "folds": [1, 2, 3, 4]},
+            "splits": {"mode": "batches", "n_folds": 4, "folds": [1, 2]},
             "models": ["scmedalre"],
             "training": {"epochs": 3, "batch_size": 128},
             "counterfactuals": {"subsets": []},
@@ -292,6 +294,9 @@ def test_batches_mode_end_to_end(workflow) -> None:
             not test,
             True,
         )
+    assert {p.name for p in Path(run.workdir).rglob("scmedalre/*/splits_*")} == {"splits_1", "splits_2"}
+    splits = json.loads(next(Path(run.workdir).rglob("splits.json")).read_text())
+    assert sorted(splits["folds"]) == ["1", "2", "3", "4"]
     ci = pd.read_csv(next(Path(run.workdir).rglob("test_scores_*_95CI.csv")), header=[0, 1, 2], index_col=0)
     assert ci[("batch", "meaningful", "all_folds")].to_dict() == {"scmedalre": False, "X_pca": True}
     summary = next(Path(run.workdir).rglob("MEC_RF_summary.csv"))
