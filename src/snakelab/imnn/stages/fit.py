@@ -176,8 +176,7 @@ def run_fit(
             first = lambda w: agg.forward(w, source, 0)[0]  # noqa: E731
         elif mode == "simulator":
             keys = problems.iteration_keys(fit_key, jnp.asarray(0), n_s)
-            fields = jax.vmap(lambda k: simulate(k, theta))(keys)
-            first = lambda w: derivatives.summaries(apply, w, fields)  # noqa: E731
+            first = lambda w: derivatives.summaries(apply, w, jax.vmap(lambda k: simulate(k, theta))(keys))  # noqa: E731
         else:
             first = lambda w: problems.fixed_summaries(apply, mode, delta)(w, data)[0]  # noqa: E731
         w0 = _standardised(section, w0, jax.jit(first))
